@@ -1,0 +1,1 @@
+"""pocketvox.apps"""

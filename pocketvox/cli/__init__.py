@@ -1,0 +1,1 @@
+"""Command-line interface (click); every command lives in its own module."""
