@@ -1,0 +1,524 @@
+"""Streaming ligand libraries for screening: split into chunks of raw records, then type poses fast.
+
+The main process only *splits* the (possibly gzipped) byte stream into chunks of ``B`` records at
+record separators (``$$$$`` for SDF, ``@<TRIPOS>MOLECULE`` for MOL2); it never parses a molecule, so
+it stays cheap and its memory is bounded by the chunks in flight. Workers turn a chunk into a
+:class:`PoseBatch`: flat NumPy arrays of feature points and heavy atoms for all its poses, which
+:mod:`pocketvox.apps.screen_score` scores in one vectorised pass.
+
+Typing speed (see benchmarks/results/screening.md): RDKit reads each record with ``sanitize=False``,
+then computes only what typing needs (property cache, rings, aromaticity); seven SMARTS queries
+return the feature atoms in C++. Consecutive poses of one molecule whose V2000 connection table is
+identical reuse the typing of the first and only have their coordinates parsed (NumPy).
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import re
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from pocketvox.errors import InputFileError
+
+#: Feature bits of a ligand point (an atom or a ring centroid).
+DONOR, ACCEPTOR, HYDROPHOBIC, RING, POSITIVE, NEGATIVE, HALOGEN = (1 << i for i in range(7))
+FEATURE_BITS = {
+    "donor": DONOR, "acceptor": ACCEPTOR, "hydrophobic": HYDROPHOBIC, "ring": RING,
+    "positive": POSITIVE, "negative": NEGATIVE, "halogen": HALOGEN,
+}
+
+#: SMARTS of the ligand-side features, PLIP's ligand definitions in spirit (Salentin et al., Nucleic
+#: Acids Res. 2015; Adasme et al. 2021): hydrophobic = carbon bound only to C/H; H-bond donor = N/O
+#: bearing H; acceptor = O (neutral or anionic) and N with a free lone pair (not amide, aniline,
+#: pyrrole-type or cationic N); halogen-bond donor = any F/Cl/Br/I; charges as docked (formal).
+FEATURE_SMARTS = {
+    "donor": "[#7,#8;!H0]",
+    "acceptor": (
+        "[$([#8;+0,-1]),$([#7;+0;X1,X2;!$([#7]=[#6]-[#7;!H0])]),"
+        "$([#7;+0;X3;!a;!$([#7]-[#6,#16,#15]=[#8,#16,#7]);!$([#7]-a)])]"
+    ),
+    "hydrophobic": "[#6;!$([#6]~[!#6;!#1])]",
+    "charged": "[!+0]",
+    "aromatic": "[a]",
+}
+
+#: Bondi van der Waals radii (Å), J. Phys. Chem. 1964, 68, 441; 1.8 Å for elements not listed.
+VDW_RADIUS = {
+    "H": 1.20, "C": 1.70, "N": 1.55, "O": 1.52, "F": 1.47, "P": 1.80, "S": 1.80, "CL": 1.75,
+    "BR": 1.85, "I": 1.98, "SE": 1.90, "B": 1.92, "SI": 2.10,
+}
+DEFAULT_VDW = 1.8
+
+
+def vdw_radii(elements) -> np.ndarray:
+    """(N,) element symbols (any case) -> (N,) float32 Bondi radii (Å)."""
+    el = np.char.upper(np.asarray(elements, dtype=str))
+    out = np.full(el.shape, DEFAULT_VDW, np.float32)
+    for k, v in VDW_RADIUS.items():
+        out[el == k] = v
+    return out
+
+
+# ---------------------------------------------------------------------------------------- splitting
+_SDF_SEP = re.compile(rb"^\$\$\$\$[ \t\r]*(?:\n|\Z)", re.M)
+_MOL2_START = re.compile(rb"^@<TRIPOS>MOLECULE[ \t\r]*$", re.M)
+
+
+def library_format(path: str | Path) -> str:
+    """'sdf' or 'mol2' from the name (``.gz`` ignored); anything else is read as SDF."""
+    name = Path(path).name.lower()
+    if name.endswith(".gz"):
+        name = name[:-3]
+    return "mol2" if name.endswith(".mol2") else "sdf"
+
+
+def open_library(path: str | Path):
+    """Binary stream over a library file, decompressing gzip when its magic bytes say so.
+
+    Raises :class:`InputFileError` for a missing, empty or binary (non-text) file.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise InputFileError(f"{p}: library file not found")
+    if p.stat().st_size == 0:
+        raise InputFileError(f"{p}: library file is empty")
+    with open(p, "rb") as f:
+        magic = f.read(2)
+    fh = gzip.open(p, "rb") if magic == b"\x1f\x8b" else open(p, "rb")
+    try:
+        head = fh.peek(4096)[:4096] if hasattr(fh, "peek") else b""
+    except (OSError, EOFError, zlib.error) as e:
+        fh.close()
+        raise InputFileError(f"{p}: cannot decompress the library ({e})") from e
+    if b"\x00" in head:
+        fh.close()
+        raise InputFileError(f"{p}: binary content, not an SDF or MOL2 library")
+    if not head.strip():
+        fh.close()
+        raise InputFileError(f"{p}: library file holds no records")
+    return fh
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """``n`` consecutive raw records of one library file; ``start`` is the global index of the first."""
+
+    index: int
+    file: str
+    fmt: str
+    start: int
+    n: int
+    data: bytes
+
+
+def _split_records(buf: bytes, fmt: str) -> tuple[list[bytes], bytes]:
+    """Complete records in ``buf`` and the unfinished tail."""
+    if fmt == "sdf":
+        out, pos = [], 0
+        for m in _SDF_SEP.finditer(buf):
+            out.append(buf[pos:m.end()])
+            pos = m.end()
+        return out, buf[pos:]
+    starts = [m.start() for m in _MOL2_START.finditer(buf)]
+    if len(starts) < 2:
+        return [], buf
+    lead = [buf[: starts[0]]] if buf[: starts[0]].strip() else []
+    recs = [buf[a:b] for a, b in zip(starts[:-1], starts[1:])]
+    return lead + recs, buf[starts[-1]:]
+
+
+def iter_chunks(paths, batch_size: int, read_block: int = 1 << 22, on_error=None):
+    """Yield :class:`Chunk` s of ``batch_size`` records over the library files in order.
+
+    Chunk indices and record indices are global over all files, so the same inputs and batch size
+    always give the same chunks (the basis of resume and of identical -j / Ray results). A truncated
+    gzip stream ends that file: ``on_error(index, file, reason)`` is called and the next file follows.
+    """
+    chunk_idx, rec_idx = 0, 0
+    for path in paths:
+        fmt = library_format(path)
+        fh = open_library(path)
+        pending: list[bytes] = []
+        tail = b""
+        try:
+            while True:
+                try:
+                    block = fh.read(read_block)
+                except (OSError, EOFError, zlib.error) as e:
+                    if on_error is not None:
+                        on_error(rec_idx + len(pending), str(path),
+                                 f"library stream broken ({e}); rest of the file skipped")
+                    block = b""
+                    tail = b""
+                if not block:
+                    if tail.strip():
+                        pending.append(tail)
+                    tail = b""
+                else:
+                    recs, tail = _split_records(tail + block, fmt)
+                    pending.extend(recs)
+                while len(pending) >= batch_size or (not block and pending):
+                    take, pending = pending[:batch_size], pending[batch_size:]
+                    yield Chunk(chunk_idx, str(path), fmt, rec_idx, len(take), b"".join(take))
+                    chunk_idx += 1
+                    rec_idx += len(take)
+                if not block:
+                    break
+        finally:
+            fh.close()
+
+
+# ------------------------------------------------------------------------------------------ typing
+@dataclass
+class PoseBatch:
+    """Typed poses of one chunk, flattened (P poses).
+
+    index : (P,) int64 global record index; name : list of P str (title line, '#<index>' if empty)
+    ok : (P,) bool, False where the record failed (``errors`` maps local row -> reason)
+    pt_xyz : (F, 3) float64 Å feature points; pt_bits : (F,) uint8 feature bits; pt_pose : (F,) int32
+    hv_xyz : (H, 3) float64 Å heavy atoms; hv_rad : (H,) float32 vdW radius Å; hv_pose : (H,) int32
+    n_heavy : (P,) int32; tags : list of P dicts (only with keep_tags, else None)
+    """
+
+    index: np.ndarray
+    name: list
+    ok: np.ndarray
+    errors: dict
+    pt_xyz: np.ndarray
+    pt_bits: np.ndarray
+    pt_pose: np.ndarray
+    hv_xyz: np.ndarray
+    hv_rad: np.ndarray
+    hv_pose: np.ndarray
+    n_heavy: np.ndarray
+    tags: list | None = None
+
+
+@dataclass
+class _Topology:
+    """Typing of one molecule graph, reused by its later poses (coordinates change, typing does not)."""
+
+    atom_bits: np.ndarray  # (N,) uint8
+    rings: list  # aromatic rings, tuples of atom indices
+    heavy: np.ndarray  # (N,) bool
+    radius: np.ndarray  # (N,) float32
+    key: tuple | None  # (title, n_atoms, elements + bond block) for V2000 records
+
+
+_PATTERNS = None
+_HALOGEN_Z = (9, 17, 35, 53)
+
+
+def _patterns():
+    global _PATTERNS
+    if _PATTERNS is None:
+        from rdkit import Chem
+
+        _PATTERNS = {k: Chem.MolFromSmarts(s) for k, s in FEATURE_SMARTS.items()}
+    return _PATTERNS
+
+
+class _RDKitLog:
+    """Routes RDKit's messages to a list so that a failed record gets RDKit's own reason."""
+
+    def __init__(self):
+        import logging
+
+        from rdkit import rdBase
+
+        self.messages: list[str] = []
+        rdBase.LogToPythonLogger()
+        log = logging.getLogger("rdkit")
+        log.propagate = False
+        log.setLevel(logging.WARNING)
+        outer = self
+
+        class _H(logging.Handler):
+            def emit(self, record):
+                outer.messages.append(record.getMessage().strip())
+
+        log.handlers = [_H()]
+
+    def last(self, default: str) -> str:
+        msg = [m for m in self.messages if m]
+        self.messages.clear()
+        if not msg:
+            return default
+        text = msg[-1].splitlines()[-1].strip()
+        return re.sub(r"^\[[0-9:]+\]\s*", "", text) or default
+
+
+_LOG: _RDKitLog | None = None
+_PT = None
+
+
+_Z_CACHE: dict = {}
+
+
+def _z_from_symbols(symbols) -> np.ndarray:
+    """Element symbols (any case, padded) -> (N,) int16 atomic numbers; 0 for unknown ones."""
+    global _PT
+    get = _Z_CACHE.get
+    out = [get(s, -1) for s in symbols]
+    if -1 in out:
+        from rdkit import Chem
+
+        if _PT is None:
+            _PT = Chem.GetPeriodicTable()
+        for j, s in enumerate(symbols):
+            if out[j] == -1:
+                try:
+                    _Z_CACHE[s] = _PT.GetAtomicNumber(s.strip().capitalize())
+                except RuntimeError:  # unknown symbol ('R', 'A', ...): no radius of its own
+                    _Z_CACHE[s] = 0
+                out[j] = _Z_CACHE[s]
+    return np.array(out, np.int16)
+
+
+_RADIUS_BY_Z: np.ndarray | None = None
+
+
+def _radius_table() -> np.ndarray:
+    global _RADIUS_BY_Z
+    if _RADIUS_BY_Z is None:
+        t = np.full(119, DEFAULT_VDW, np.float32)
+        z = _z_from_symbols(list(VDW_RADIUS))
+        t[z] = list(VDW_RADIUS.values())
+        _RADIUS_BY_Z = t
+    return _RADIUS_BY_Z
+
+
+def _type_mol(mol, z: np.ndarray | None, key) -> _Topology:
+    """Feature bits, aromatic rings, heavy mask and radii of an unsanitized RDKit Mol.
+
+    ``z`` (N,) atomic numbers when the caller read them from the record text (V2000), else None.
+    """
+    from rdkit import Chem
+
+    mol.UpdatePropertyCache(strict=False)
+    Chem.FastFindRings(mol)
+    Chem.SetAromaticity(mol)
+    n = mol.GetNumAtoms()
+    if z is None or len(z) != n:
+        z = np.fromiter((a.GetAtomicNum() for a in mol.GetAtoms()), np.int16, n)
+    pats = _patterns()
+    bits = np.zeros(n, np.uint8)
+    for feat in ("donor", "acceptor", "hydrophobic"):
+        hits = [t[0] for t in mol.GetSubstructMatches(pats[feat], uniquify=False, maxMatches=100000)]
+        if hits:
+            bits[hits] |= FEATURE_BITS[feat]
+    for (i,) in mol.GetSubstructMatches(pats["charged"], uniquify=False, maxMatches=100000):
+        bits[i] |= POSITIVE if mol.GetAtomWithIdx(i).GetFormalCharge() > 0 else NEGATIVE
+    bits[np.isin(z, _HALOGEN_Z)] |= HALOGEN
+    rings = []
+    ring_atoms = mol.GetRingInfo().AtomRings()
+    if ring_atoms:
+        arom = np.zeros(n, bool)
+        hits = [t[0] for t in mol.GetSubstructMatches(pats["aromatic"], uniquify=False, maxMatches=100000)]
+        arom[hits] = True
+        rings = [r for r in ring_atoms if 5 <= len(r) <= 8 and arom[list(r)].all()]
+    return _Topology(bits, rings, z != 1, _radius_table()[np.clip(z, 0, 118)], key)
+
+
+def _v2000_topology_key(lines: list[str]):
+    """(n_atoms, elements + bond block, atom lines) of a V2000 record, or None (V3000 or malformed)."""
+    if len(lines) < 4 or "V2000" not in lines[3]:
+        return None
+    try:
+        na, nb = int(lines[3][0:3]), int(lines[3][3:6])
+    except ValueError:
+        return None
+    if len(lines) < 4 + na + nb:
+        return None
+    atom_lines = lines[4:4 + na]
+    topo = "".join(line[30:] for line in atom_lines) + "\n".join(lines[4 + na:4 + na + nb])
+    return na, topo, atom_lines
+
+
+class _Parsed(list):
+    """RDKit Mols of a chunk's records (None where parsing failed) with RDKit's reasons."""
+
+    reasons: dict
+
+
+def _parse_all(chunk: Chunk, records: list[str]) -> _Parsed:
+    """Parse the chunk's SDF records without sanitization.
+
+    ForwardSDMolSupplier over the whole chunk is RDKit's fastest reader; if its record count
+    disagrees with ours (odd separators), each record is parsed on its own instead so that rows
+    stay aligned with record indices.
+    """
+    from rdkit import Chem
+
+    _LOG.messages.clear()
+    out = _Parsed()
+    out.reasons = {}
+    sup = Chem.ForwardSDMolSupplier(io.BytesIO(chunk.data), sanitize=False, removeHs=False)
+    for i, m in enumerate(sup):
+        out.append(m)
+        if m is None:
+            out.reasons[i] = _LOG.last("RDKit cannot parse the record")
+    if len(out) == len(records):
+        return out
+    out = _Parsed()
+    out.reasons = {}
+    for i, r in enumerate(records):
+        m = Chem.MolFromMolBlock(r, sanitize=False, removeHs=False) if r.strip() else None
+        out.append(m)
+        if m is None:
+            out.reasons[i] = _LOG.last("RDKit cannot parse the record")
+    return out
+
+
+def _v2000_coords(atom_lines: list[str]) -> np.ndarray:
+    return np.array([(s[0:10], s[10:20], s[20:30]) for s in atom_lines], dtype=np.float64).reshape(-1, 3)
+
+
+def _sd_tags(text: str) -> dict:
+    """SD data items ``> <TAG>`` of one record -> {tag: value} (multi-line values joined by newlines)."""
+    out = {}
+    end = text.find("M  END")
+    body = text[end:] if end >= 0 else text
+    for m in re.finditer(r"^>.*?<([^>]*)>.*\n((?:.+\n?)*)", body, re.M):
+        out[m.group(1)] = m.group(2).rstrip("\n").replace("$$$$", "").rstrip()
+    return out
+
+
+def _mol2_title(text: str) -> str:
+    lines = text.split("\n", 3)
+    return lines[1].strip() if len(lines) > 1 else ""
+
+
+def type_chunk(chunk: Chunk, keep_tags: bool = False) -> PoseBatch:
+    """Parse and type every record of ``chunk`` (see module docstring); failures are kept per row.
+
+    A record with the same title and V2000 connection table as the previous one (another pose of the
+    same molecule) reuses its typing and only has its coordinates parsed.
+
+    Per-record Python work is kept to RDKit calls and list appends; all array assembly (feature
+    selection, ring centroids, pose ids) happens once per chunk.
+    """
+    from rdkit import Chem
+
+    global _LOG
+    if _LOG is None:
+        _LOG = _RDKitLog()
+    # the same split as the chunker's, so that row i is record chunk.start + i
+    raw, tail = _split_records(chunk.data, chunk.fmt)
+    if tail.strip():
+        raw.append(tail)
+    records = [r.decode("utf-8", errors="replace") for r in raw[: chunk.n]]
+    records += [""] * max(0, chunk.n - len(records))
+    sdf = chunk.fmt == "sdf"
+    P = chunk.n
+    mols = _parse_all(chunk, records) if sdf else None
+
+    index = np.arange(chunk.start, chunk.start + P, dtype=np.int64)
+    names, ok, errors, tags = [], np.zeros(P, bool), {}, ([] if keep_tags else None)
+    xyz_l, bits_l, heavy_l, rad_l, pose_l, ring_l = [], [], [], [], [], []
+    offset = 0
+    prev: _Topology | None = None
+    for i, rec in enumerate(records):
+        if sdf:
+            nl = rec.find("\n")
+            title = (rec if nl < 0 else rec[:nl]).strip()
+        else:
+            title = _mol2_title(rec)
+        names.append(title or f"#{chunk.start + i}")
+        if keep_tags:
+            tags.append(_sd_tags(rec) if sdf else {})
+        if not rec.strip():
+            errors[i] = "empty record"
+            prev = None
+            continue
+        topo = xyz = None
+        key_info = _v2000_topology_key(rec.split("\n")) if sdf else None
+        key = None if key_info is None or not title else (title, key_info[0], key_info[1])
+        if key is not None and prev is not None and key == prev.key:
+            try:
+                xyz = _v2000_coords(key_info[2])
+                topo = prev
+            except ValueError:
+                topo = None
+        if topo is None:
+            if sdf:
+                mol = mols[i]
+            else:
+                mol = Chem.MolFromMol2Block(rec, sanitize=False, removeHs=False)
+                reason = _LOG.last("RDKit cannot parse the record") if mol is None else ""
+            if mol is None or mol.GetNumAtoms() == 0 or mol.GetNumConformers() == 0:
+                errors[i] = ("no atoms" if mol is not None else
+                             (mols.reasons.get(i, "RDKit cannot parse the record") if sdf else reason))
+                prev = None
+                continue
+            z = None if key_info is None else _z_from_symbols([s[31:34] for s in key_info[2]])
+            try:
+                topo = _type_mol(mol, z, key)
+            except Exception as e:  # noqa: BLE001 - RDKit raises many types for broken graphs
+                errors[i] = f"RDKit cannot type the molecule ({type(e).__name__}: {e})"
+                prev = None
+                continue
+            xyz = mol.GetConformer().GetPositions()
+        prev = topo
+        ok[i] = True
+        n = len(xyz)
+        xyz_l.append(xyz)
+        bits_l.append(topo.atom_bits)
+        heavy_l.append(topo.heavy)
+        rad_l.append(topo.radius)
+        pose_l.append(n)
+        for r in topo.rings:
+            ring_l.append((i, offset, r))
+        offset += n
+
+    if xyz_l:
+        xyz = np.concatenate(xyz_l)
+        bits = np.concatenate(bits_l)
+        heavy = np.concatenate(heavy_l)
+        rad = np.concatenate(rad_l)
+        pose = np.repeat(np.flatnonzero(ok).astype(np.int32), pose_l)
+    else:
+        xyz, bits = np.zeros((0, 3)), np.zeros(0, np.uint8)
+        heavy, rad, pose = np.zeros(0, bool), np.zeros(0, np.float32), np.zeros(0, np.int32)
+    bad = ~np.all(np.isfinite(xyz), axis=1)
+    if bad.any():
+        for i in np.unique(pose[bad]):
+            errors[int(i)] = "non-finite coordinates"
+            ok[i] = False
+        keep = ok[pose]
+        xyz, bits, heavy, rad, pose = xyz[keep], bits[keep], heavy[keep], rad[keep], pose[keep]
+        ring_l = [t for t in ring_l if ok[t[0]]]
+    sel = bits != 0
+    pt_xyz, pt_bits, pt_pose = xyz[sel], bits[sel], pose[sel]
+    if ring_l:
+        members = np.full((len(ring_l), 8), -1, np.int64)
+        for j, (_, off, r) in enumerate(ring_l):
+            members[j, : len(r)] = np.asarray(r) + off
+        m = members >= 0
+        cen = (xyz[np.where(m, members, 0)] * m[..., None]).sum(1) / m.sum(1, keepdims=True)
+        pt_xyz = np.concatenate([pt_xyz, cen])
+        pt_bits = np.concatenate([pt_bits, np.full(len(cen), RING, np.uint8)])
+        pt_pose = np.concatenate([pt_pose, np.array([t[0] for t in ring_l], np.int32)])
+    n_heavy = np.bincount(pose[heavy], minlength=P).astype(np.int32)
+    return PoseBatch(
+        index=index, name=names, ok=ok, errors=errors,
+        pt_xyz=pt_xyz, pt_bits=pt_bits, pt_pose=pt_pose.astype(np.int32),
+        hv_xyz=xyz[heavy], hv_rad=rad[heavy], hv_pose=pose[heavy], n_heavy=n_heavy, tags=tags,
+    )
+
+
+def read_bytes_records(data: bytes, fmt: str = "sdf") -> int:
+    """Number of records in ``data`` (used by tests and benchmarks)."""
+    recs, tail = _split_records(data, fmt)
+    return len(recs) + (1 if tail.strip() else 0)
+
+
+__all__ = [
+    "Chunk", "PoseBatch", "iter_chunks", "type_chunk", "open_library", "library_format", "vdw_radii",
+    "FEATURE_BITS", "FEATURE_SMARTS",
+]
