@@ -1,0 +1,397 @@
+"""Atom typing for the profiler: donor / acceptor / hydrophobic / aromatic / charged flags, aromatic
+rings and charged groups, with PLIP 3.0.1 (Open Babel 3.2.1) semantics on heavy atoms.
+
+PLIP types atoms with Open Babel after adding polar hydrogens to the whole complex. The rules below
+reproduce what that gives, written as data:
+
+* **hydrophobic**: a carbon whose bonded heavy neighbours are all carbons (PLIP: "carbon bonded only
+  to C or H"). Computed from the bond graph for protein and ligand alike.
+* **acceptor**: every oxygen; a nitrogen unless it is sp3 with four connections (ammonium) or sp2 with
+  three (amide, aniline, pyrrole-type N-H); a sulfur with formal charge -1 (Open Babel's
+  ``IsHbondAcceptor``). Halogens are never acceptors (PLIP excludes them).
+* **donor**: a nitrogen or oxygen carrying a hydrogen once polar hydrogens are added. Open Babel does
+  not protonate at pH 7, so charges are neutralised first (an NH3+ is an NH2 donor, a carboxylate is
+  an acceptor only).
+* **protein residues** follow the table :data:`PROTEIN_POLAR`, measured by running Open Babel's
+  hydrogen addition on PLIP's test entries (e.g. Arg NE and Trp NE1 stay unprotonated in Open Babel,
+  so PLIP never counts them as donors; His ND1 is protonated in about half the residues, so it is
+  both donor and acceptor here). Unknown residues fall back on the element rules.
+* **charged groups**: protein Arg/Lys/His positive (His counted positive like PLIP), Asp/Glu negative,
+  nucleic-acid phosphates negative (:data:`PROTEIN_CHARGED`). Ligand groups use PLIP's functional
+  group rules (:func:`_ligand_groups`): quaternary ammonium, tertiary sp3 amine, sulfonium, guanidine
+  (positive); carboxylate (any C bonded to exactly two O and one C, esters included as in PLIP),
+  phosphate (P bonded only to O), sulfonate, sulfate (negative). PLIP counts neither primary or
+  secondary amines nor amidines as charged; neither do we (documented in docs/interactions.md).
+* **aromatic rings**: Phe/Tyr/His/Trp (both Trp rings) and nucleobase rings by atom name; ligand
+  5- and 6-membered SSSR rings that RDKit calls aromatic or that are planar (every pair of local ring
+  normals within 5°, PLIP's ``AROMATIC_PLANARITY``).
+
+Everything is vectorised over atoms: residue tables are looked up once per unique (residue, name)
+pair, groups and rings are assembled with array indexing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from pocketvox.structure.atoms import MAX_GROUP, MAX_RING, AtomTable, pad_groups
+
+#: Elements typed ``metal`` (ions; never donors/acceptors).
+METAL_ELEMENTS = frozenset(
+    "LI NA K RB CS BE MG CA SR BA AL GA IN TL SN PB BI SC TI V CR MN FE CO NI CU ZN Y ZR MO "
+    "RU RH PD AG CD W RE OS IR PT AU HG LA CE PR ND SM EU GD TB DY HO ER YB LU".split()
+)
+HALOGEN_ELEMENTS = frozenset({"F", "CL", "BR", "I"})
+
+#: Max angle (degrees) between local ring normals for a non-aromatic ring to count as planar
+#: (PLIP ``AROMATIC_PLANARITY``).
+AROMATIC_PLANARITY = 5.0
+
+STANDARD_AA = frozenset(
+    "ALA ARG ASN ASP CYS GLN GLU GLY HIS ILE LEU LYS MET PHE PRO SER THR TRP TYR VAL MSE SEC".split()
+)
+NUCLEIC = frozenset("DA DC DG DT DU DI A C G U I".split())
+
+#: Polar side-chain atoms of standard residues: name -> (donor, acceptor). Backbone N is a donor
+#: (not for PRO), backbone O / OXT acceptors; an N-terminal N (no peptide bond) is donor + acceptor.
+#: Measured from Open Babel 3.2.1 ``AddPolarHydrogens`` + ``IsHbondDonor/Acceptor`` on PLIP's
+#: test entries (see module docstring).
+PROTEIN_POLAR: dict[str, dict[str, tuple[bool, bool]]] = {
+    "ARG": {"NE": (False, True), "NH1": (True, False), "NH2": (True, False)},
+    "ASN": {"OD1": (False, True), "ND2": (True, False)},
+    "ASP": {"OD1": (False, True), "OD2": (False, True)},
+    "CYS": {"SG": (False, False)},
+    "GLN": {"OE1": (False, True), "NE2": (True, False)},
+    "GLU": {"OE1": (False, True), "OE2": (False, True)},
+    "HIS": {"ND1": (True, True), "NE2": (False, True)},
+    "LYS": {"NZ": (True, True)},
+    "MET": {"SD": (False, False)},
+    "MSE": {"SE": (False, False)},
+    "SER": {"OG": (True, True)},
+    "THR": {"OG1": (True, True)},
+    "TRP": {"NE1": (False, True)},
+    "TYR": {"OH": (True, True)},
+}
+
+#: Charged side chains: residue -> (sign, kind, member atom names). PLIP uses the side-chain N of
+#: Arg/His/Lys and side-chain O of Asp/Glu; centre = mean of the members present.
+PROTEIN_CHARGED: dict[str, tuple[int, str, tuple[str, ...]]] = {
+    "ARG": (1, "guanidinium", ("NE", "NH1", "NH2")),
+    "LYS": (1, "ammonium", ("NZ",)),
+    "HIS": (1, "imidazolium", ("ND1", "NE2")),
+    "ASP": (-1, "carboxylate", ("OD1", "OD2")),
+    "GLU": (-1, "carboxylate", ("OE1", "OE2")),
+    **{n: (-1, "phosphate", ("P",)) for n in NUCLEIC},
+}
+
+_PHE_RING = ("CG", "CD1", "CE1", "CZ", "CE2", "CD2")
+_PYRIMIDINE = ("N1", "C2", "N3", "C4", "C5", "C6")
+_IMIDAZOLE5 = ("C4", "C5", "N7", "C8", "N9")
+#: Aromatic rings by residue and atom names, in ring order.
+PROTEIN_RINGS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "PHE": (_PHE_RING,),
+    "TYR": (_PHE_RING,),
+    "HIS": (("CG", "ND1", "CE1", "NE2", "CD2"),),
+    "TRP": (("CG", "CD1", "NE1", "CE2", "CD2"), ("CD2", "CE2", "CZ2", "CH2", "CZ3", "CE3")),
+    **{n: (_PYRIMIDINE, _IMIDAZOLE5) for n in ("DA", "DG", "DI", "A", "G", "I")},
+    **{n: (_PYRIMIDINE,) for n in ("DC", "DT", "DU", "C", "U")},
+}
+
+
+# ---------------------------------------------------------------------------------------- helpers
+def residue_index(t: AtomTable) -> np.ndarray:
+    """(N,) int64: residue number of each row, counting changes of (chain, res_num, icode, res_name)
+    between consecutive rows (tables are residue-contiguous)."""
+    n = len(t)
+    if n == 0:
+        return np.zeros(0, np.int64)
+    ch = np.ones(n, bool)
+    ch[1:] = (
+        (t.chain[1:] != t.chain[:-1]) | (t.res_num[1:] != t.res_num[:-1])
+        | (t.icode[1:] != t.icode[:-1]) | (t.res_name[1:] != t.res_name[:-1])
+    )
+    return np.cumsum(ch) - 1
+
+
+def heavy_degree(t: AtomTable) -> np.ndarray:
+    """(N,) int: number of bonded heavy atoms."""
+    deg = np.zeros(len(t), np.int64)
+    if len(t.bonds):
+        b = t.bonds
+        hv = t.element != "H"
+        np.add.at(deg, b[:, 0], hv[b[:, 1]])
+        np.add.at(deg, b[:, 1], hv[b[:, 0]])
+    return deg
+
+
+def _has_non_carbon_neighbour(t: AtomTable) -> np.ndarray:
+    out = np.zeros(len(t), bool)
+    if len(t.bonds):
+        b = t.bonds
+        nonc = (t.element != "C") & (t.element != "H")
+        out[b[:, 0][nonc[b[:, 1]]]] = True
+        out[b[:, 1][nonc[b[:, 0]]]] = True
+    return out
+
+
+def _lookup(keys: np.ndarray, table: dict, default):
+    """Map an array of hashable keys through ``table`` with one dict lookup per unique key."""
+    uniq, inv = np.unique(keys, return_inverse=True)
+    vals = [table.get(k, default) for k in uniq.tolist()]
+    return vals, inv
+
+
+def _named_sets(t: AtomTable, rid: np.ndarray, templates: dict[str, tuple[tuple[str, ...], ...]],
+                complete: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of atoms named by per-residue templates, one row per (residue, template).
+
+    Returns ``(members (K, width) int32 padded -1, template_id (K,))``; with ``complete`` only sets
+    whose every named atom is present are kept (rings), else any non-empty set (charged groups).
+    """
+    flat = [(res, k, tmpl) for res, tmpls in templates.items() for k, tmpl in enumerate(tmpls)]
+    width = max(len(x[2]) for x in flat)
+    pos_table = {}
+    for ti, (res, _, tmpl) in enumerate(flat):
+        for p, name in enumerate(tmpl):
+            pos_table.setdefault((res, name), []).append((ti, p))
+    keys = np.char.add(np.char.add(t.res_name.astype(str), "|"), t.name.astype(str))
+    uniq, inv = np.unique(keys, return_inverse=True)
+    rows_i, rows_t, rows_p = [], [], []
+    for u, key in enumerate(uniq.tolist()):
+        res, name = key.split("|", 1)
+        hits = pos_table.get((res, name))
+        if not hits:
+            continue
+        atoms = np.flatnonzero(inv == u)
+        for ti, p in hits:
+            rows_i.append(atoms)
+            rows_t.append(np.full(len(atoms), ti))
+            rows_p.append(np.full(len(atoms), p))
+    if not rows_i:
+        return np.zeros((0, width), np.int32), np.zeros(0, np.int64)
+    ai = np.concatenate(rows_i)
+    ti = np.concatenate(rows_t)
+    pi = np.concatenate(rows_p)
+    slot_key = rid[ai] * len(flat) + ti
+    slots, slot_of = np.unique(slot_key, return_inverse=True)
+    members = np.full((len(slots), width), -1, np.int64)
+    members[slot_of, pi] = ai
+    tid = slots % len(flat)
+    sizes = np.array([len(x[2]) for x in flat])[tid]
+    n_present = (members >= 0).sum(1)
+    keep = n_present == sizes if complete else n_present > 0
+    members, tid = members[keep], tid[keep]
+    if not complete:  # compact: present members first
+        order = np.argsort(members < 0, axis=1, kind="stable")
+        members = np.take_along_axis(members, order, 1)
+    return members.astype(np.int32), tid
+
+
+# ---------------------------------------------------------------------------------------- protein
+def type_protein(atoms: AtomTable) -> AtomTable:
+    """Fill the typing columns of a receptor table (polymer + metals), PLIP semantics.
+
+    Needs ``bonds`` (hydrophobic carbons and terminal N are read from the bond graph). Returns a new
+    table; coordinates and identity columns are unchanged.
+    """
+    t = atoms
+    n = len(t)
+    el = np.char.upper(t.element.astype(str))
+    rid = residue_index(t)
+    hdeg = heavy_degree(t)
+
+    # Polar atoms: element defaults first (unknown residues), then the residue table.
+    is_o, is_n = el == "O", el == "N"
+    donor = (is_o & (hdeg <= 1)) | (is_n & (hdeg <= 2))
+    acceptor = is_o | (is_n & (hdeg <= 2))
+
+    std = np.isin(t.res_name, list(STANDARD_AA))
+    keys = np.char.add(np.char.add(t.res_name.astype(str), "|"), t.name.astype(str))
+    table = {f"{r}|{a}": v for r, d in PROTEIN_POLAR.items() for a, v in d.items()}
+    vals, inv = _lookup(keys, table, None)
+    known = np.array([v is not None for v in vals], bool)[inv] if n else np.zeros(0, bool)
+    tv_d = np.array([bool(v and v[0]) for v in vals], bool)[inv] if n else np.zeros(0, bool)
+    tv_a = np.array([bool(v and v[1]) for v in vals], bool)[inv] if n else np.zeros(0, bool)
+    donor = np.where(known, tv_d, donor)
+    acceptor = np.where(known, tv_a, acceptor)
+    # Standard residues: side-chain atoms not in the table are non-polar carbons or carbonyl O.
+    bb_n = std & (t.name == "N")
+    terminal_n = bb_n & (hdeg <= 1)
+    donor = np.where(std & ~known, (bb_n & ((t.res_name != "PRO") | terminal_n)) | (is_o & (t.name == "OXT")),
+                     donor)
+    acceptor = np.where(std & ~known, is_o | terminal_n, acceptor)
+
+    hydrophobic = (el == "C") & ~_has_non_carbon_neighbour(t)
+    metal = np.isin(el, list(METAL_ELEMENTS))
+    halogen = np.isin(el, list(HALOGEN_ELEMENTS))
+    donor &= ~metal
+    acceptor &= ~metal
+
+    rings, _ = _named_sets(t, rid, PROTEIN_RINGS, complete=True)
+    if rings.shape[1] < MAX_RING:
+        rings = np.pad(rings, ((0, 0), (0, MAX_RING - rings.shape[1])), constant_values=-1)
+    aromatic = np.zeros(n, bool)
+    aromatic[rings[rings >= 0]] = True
+
+    gtempl = {r: (names,) for r, (_, _, names) in PROTEIN_CHARGED.items()}
+    groups, gt = _named_sets(t, rid, gtempl, complete=False)
+    gres = list(gtempl)
+    sign = np.array([PROTEIN_CHARGED[r][0] for r in gres], np.int8)[gt] if len(gt) else np.zeros(0, np.int8)
+    kind = np.array([PROTEIN_CHARGED[r][1] for r in gres], "<U16")[gt] if len(gt) else np.zeros(0, "<U16")
+    if groups.shape[1] < MAX_GROUP:
+        groups = np.pad(groups, ((0, 0), (0, MAX_GROUP - groups.shape[1])), constant_values=-1)
+    charge = np.zeros(n, np.int8)
+    if len(groups):
+        mem = groups >= 0
+        charge[groups[mem]] = np.repeat(sign, mem.sum(1))
+
+    return replace(
+        t, element=el.astype(t.element.dtype) if len(t) else t.element, donor=donor, acceptor=acceptor,
+        hydrophobic=hydrophobic, aromatic=aromatic, metal=metal, halogen=halogen, charge=charge,
+        rings=rings.astype(np.int32), groups=groups.astype(np.int32), group_sign=sign, group_kind=kind,
+    )
+
+
+# ---------------------------------------------------------------------------------------- ligand
+def _ob_hybridisation_n(mol) -> np.ndarray:
+    """(N,) int: Open Babel's hybridisation rule for nitrogen (atomtyp.txt INTHYB): sp if triple
+    bonded or cumulated, sp2 if aromatic, double bonded, bonded to a C/N/O that carries a double,
+    aromatic or triple bond, or bonded to an aromatic atom; sp3 otherwise. 0 for other elements."""
+    from rdkit import Chem
+
+    n = mol.GetNumAtoms()
+    out = np.zeros(n, np.int64)
+    single = Chem.BondType.SINGLE
+
+    def unsat(atom):
+        return atom.GetIsAromatic() or any(b.GetBondType() != single for b in atom.GetBonds())
+
+    for a in mol.GetAtoms():
+        if a.GetAtomicNum() != 7:
+            continue
+        bts = [b.GetBondType() for b in a.GetBonds()]
+        if Chem.BondType.TRIPLE in bts or bts.count(Chem.BondType.DOUBLE) >= 2:
+            out[a.GetIdx()] = 1
+        elif a.GetIsAromatic() or Chem.BondType.DOUBLE in bts or Chem.BondType.AROMATIC in bts:
+            out[a.GetIdx()] = 2
+        elif any((nb.GetAtomicNum() in (6, 7, 8) and unsat(nb)) or nb.GetIsAromatic() for nb in a.GetNeighbors()):
+            out[a.GetIdx()] = 2
+        else:
+            out[a.GetIdx()] = 3
+    return out
+
+
+def _ring_is_planar(coords: np.ndarray, ring: list[int], nbrs: list[list[int]]) -> bool:
+    ring_set = set(ring)
+    normals = []
+    for a in ring:
+        inr = [b for b in nbrs[a] if b in ring_set][:2]
+        if len(inr) < 2:
+            return False
+        normals.append(np.cross(coords[inr[0]] - coords[a], coords[inr[1]] - coords[a]))
+    v = np.array(normals)
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
+    cos = np.clip(np.abs(v @ v.T), 0, 1)
+    return bool((np.degrees(np.arccos(cos)) <= AROMATIC_PLANARITY + 1e-9).all())
+
+
+def _ligand_groups(mol, hyb_n: np.ndarray) -> list[tuple[list[int], int, str]]:
+    """PLIP's charged functional groups on the heavy-atom graph: (members, sign, kind)."""
+    out = []
+    for a in mol.GetAtoms():
+        i, z = a.GetIdx(), a.GetAtomicNum()
+        nb = [x for x in a.GetNeighbors() if x.GetAtomicNum() > 1]
+        nz = [x.GetAtomicNum() for x in nb]
+        if z == 7:
+            if len(nb) == 4:
+                out.append(([i], 1, "quaternary_amine"))
+            elif hyb_n[i] == 3 and len(nb) >= 3:
+                out.append(([i], 1, "tertiary_amine"))
+        elif z == 16:
+            if len(nb) == 3:
+                out.append(([i], 1, "sulfonium"))
+            elif nz.count(8) == 3:
+                out.append(([i] + [x.GetIdx() for x in nb if x.GetAtomicNum() == 8], -1, "sulfonate"))
+            elif nz.count(8) == 4:
+                out.append(([i] + [x.GetIdx() for x in nb], -1, "sulfate"))
+        elif z == 15 and nz and set(nz) == {8}:
+            out.append(([i] + [x.GetIdx() for x in nb], -1, "phosphate"))
+        elif z == 6:
+            if nz.count(8) == 2 and nz.count(6) == 1:
+                out.append(([x.GetIdx() for x in nb if x.GetAtomicNum() == 8], -1, "carboxylate"))
+            elif nz.count(7) == 3 and len(nz) == 3:
+                if min(sum(1 for y in x.GetNeighbors() if y.GetAtomicNum() > 1) for x in nb) == 1:
+                    out.append(([x.GetIdx() for x in nb], 1, "guanidine"))
+    return out
+
+
+def type_ligand(atoms: AtomTable, mol) -> AtomTable:
+    """Type a ligand table from its RDKit molecule (atom i of ``mol`` is row i; heavy atoms with
+    implicit hydrogen counts and bond orders set). Returns a new table.
+
+    The hydrogen-group centres of charged groups follow PLIP: carboxylate -> mean of the two O;
+    phosphate / sulfonate / sulfate / amines / sulfonium -> the central atom (first member);
+    guanidine -> the three N (PLIP uses the central C; their mean is within 0.1 Å of it).
+    """
+    t = atoms
+    n = len(t)
+    if mol.GetNumAtoms() != n:
+        raise ValueError(f"type_ligand: molecule has {mol.GetNumAtoms()} atoms, table has {n} rows")
+    el = np.array([a.GetSymbol().upper() for a in mol.GetAtoms()], "<U2")
+    z = np.array([a.GetAtomicNum() for a in mol.GetAtoms()], np.int64)
+    fc = np.array([a.GetFormalCharge() for a in mol.GetAtoms()], np.int64)
+    nh = np.array([a.GetTotalNumHs() for a in mol.GetAtoms()], np.int64)
+    hdeg = np.array([sum(1 for x in a.GetNeighbors() if x.GetAtomicNum() > 1) for a in mol.GetAtoms()], np.int64)
+    nbrs = [[x.GetIdx() for x in a.GetNeighbors()] for a in mol.GetAtoms()]
+    hyb_n = _ob_hybridisation_n(mol)
+
+    # Open Babel adds hydrogens to the neutral form: a cation loses its extra H, an anion gains one.
+    nh_neutral = np.clip(nh - fc, 0, None)
+    total = hdeg + nh_neutral
+    donor = ((z == 7) | (z == 8)) & (nh_neutral > 0)
+    acc_n = (z == 7) & ~(((total == 4) & (hyb_n == 3)) | ((total == 3) & (hyb_n == 2)))
+    acceptor = (z == 8) | acc_n | ((z == 16) & (fc == -1))
+
+    nonc = np.zeros(n, bool)
+    for i, j in ((b.GetBeginAtomIdx(), b.GetEndAtomIdx()) for b in mol.GetBonds()):
+        if z[j] != 6 and z[j] > 1:
+            nonc[i] = True
+        if z[i] != 6 and z[i] > 1:
+            nonc[j] = True
+    hydrophobic = (z == 6) & ~nonc
+
+    coords = t.coords
+    from rdkit import Chem
+
+    rings = []
+    # The reader may hand over a molecule whose ring info is not initialised (RemoveHs without
+    # sanitising): compute the SSSR explicitly.
+    for ring in Chem.GetSSSR(mol):
+        if not 4 < len(ring) <= 6:
+            continue
+        if all(mol.GetAtomWithIdx(i).GetIsAromatic() for i in ring) or _ring_is_planar(coords, list(ring), nbrs):
+            rings.append(list(ring))
+    rings_arr = pad_groups(rings, MAX_RING)
+    aromatic = np.zeros(n, bool)
+    aromatic[rings_arr[rings_arr >= 0]] = True
+
+    groups = _ligand_groups(mol, hyb_n)
+    garr = pad_groups([g[0] for g in groups], MAX_GROUP)
+    gsign = np.array([g[1] for g in groups], np.int8)
+    gkind = np.array([g[2] for g in groups], "<U16") if groups else np.zeros(0, "<U16")
+    charge = np.zeros(n, np.int8)
+    for g, s, _ in groups:
+        charge[g] = s
+    # Formal charges of atoms outside PLIP's groups are kept for information (not used for bridges).
+    charge = np.where(charge == 0, np.clip(fc, -1, 1), charge).astype(np.int8)
+
+    bonds = np.array([[b.GetBeginAtomIdx(), b.GetEndAtomIdx()] for b in mol.GetBonds()], np.int32).reshape(-1, 2)
+    bonds = np.sort(bonds, axis=1)
+    order = np.array([b.GetBondTypeAsDouble() for b in mol.GetBonds()], np.float32)
+    return replace(
+        t, element=el, donor=donor, acceptor=acceptor, hydrophobic=hydrophobic, aromatic=aromatic,
+        metal=np.isin(el, list(METAL_ELEMENTS)), halogen=np.isin(el, list(HALOGEN_ELEMENTS)), charge=charge,
+        bonds=bonds, bond_order=order, rings=rings_arr, groups=garr, group_sign=gsign, group_kind=gkind,
+    )
