@@ -14,7 +14,6 @@ identical reuse the typing of the first and only have their coordinates parsed (
 
 from __future__ import annotations
 
-import gzip
 import io
 import re
 import zlib
@@ -77,6 +76,57 @@ def library_format(path: str | Path) -> str:
     return "mol2" if name.endswith(".mol2") else "sdf"
 
 
+class _GzipStream:
+    """Incremental gzip reader (multi-member) that hands out every byte decodable before a
+    truncation or corruption, then raises ``EOFError`` / ``zlib.error`` (``gzip.GzipFile`` loses the
+    partial block it was decompressing)."""
+
+    def __init__(self, path: Path, block: int = 1 << 20):
+        self.f = open(path, "rb")
+        self.block = block
+        self.z = zlib.decompressobj(wbits=31)
+        self.buf = b""
+        self.done = False
+        self.in_member = False
+        self.pending_error: Exception | None = None
+
+    def _fill(self, n: int):
+        while len(self.buf) < n and not self.done:
+            raw = self.f.read(self.block)
+            if not raw:
+                self.done = True
+                if self.in_member:
+                    self.pending_error = EOFError("compressed file ended before the end-of-stream marker")
+                break
+            try:
+                while raw:
+                    self.in_member = True
+                    self.buf += self.z.decompress(raw)
+                    raw = b""
+                    if self.z.eof:  # member complete; what follows may be another member
+                        self.in_member = False
+                        raw = self.z.unused_data
+                        self.z = zlib.decompressobj(wbits=31)
+            except zlib.error as e:
+                self.done = True
+                self.pending_error = e
+
+    def peek(self, n: int) -> bytes:
+        self._fill(n)
+        return self.buf[:n]
+
+    def read(self, n: int) -> bytes:
+        self._fill(n)
+        out, self.buf = self.buf[:n], self.buf[n:]
+        if not out and self.pending_error is not None:
+            err, self.pending_error = self.pending_error, None
+            raise err
+        return out
+
+    def close(self):
+        self.f.close()
+
+
 def open_library(path: str | Path):
     """Binary stream over a library file, decompressing gzip when its magic bytes say so.
 
@@ -89,9 +139,9 @@ def open_library(path: str | Path):
         raise InputFileError(f"{p}: library file is empty")
     with open(p, "rb") as f:
         magic = f.read(2)
-    fh = gzip.open(p, "rb") if magic == b"\x1f\x8b" else open(p, "rb")
+    fh = _GzipStream(p) if magic == b"\x1f\x8b" else open(p, "rb")
     try:
-        head = fh.peek(4096)[:4096] if hasattr(fh, "peek") else b""
+        head = fh.peek(4096)[:4096]
     except (OSError, EOFError, zlib.error) as e:
         fh.close()
         raise InputFileError(f"{p}: cannot decompress the library ({e})") from e
@@ -245,11 +295,11 @@ class _RDKitLog:
         log.handlers = [_H()]
 
     def last(self, default: str) -> str:
-        msg = [m for m in self.messages if m]
+        msg = [m for m in self.messages if m and "moving to the beginning of the next" not in m]
         self.messages.clear()
         if not msg:
             return default
-        text = msg[-1].splitlines()[-1].strip()
+        text = msg[0].splitlines()[-1].strip()
         return re.sub(r"^\[[0-9:]+\]\s*", "", text) or default
 
 
