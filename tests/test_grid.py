@@ -193,7 +193,7 @@ def test_torch_cpu_equals_numba():
 
     specs, samples, ref = [], [], []
     for seed, res in ((0, 1.0), (1, 1.0), (2, 1.0)):
-        x, r, t = _random_atoms(n=100 + 30 * seed, seed=seed)
+        x, r, t = _random_atoms(n=100 + 30 * seed, seed=seed, spread=8.0 + 6 * seed)  # some atoms outside
         spec = GridSpec((0.3 * seed, -0.2, 0.1), 16.0, res)
         specs.append(spec)
         samples.append((x.astype(np.float32), r, t))
@@ -207,6 +207,19 @@ def test_torch_cpu_equals_numba():
     binary = DensityParams(binary=True)
     gb = grid_density_torch(coords[:1], radii[:1], types[:1], centers[:1], 16, 1.0, binary)
     assert np.array_equal(gb[0].numpy(), grid_density(*samples[0], specs[0], DensityParams(binary=True)))
+
+
+def test_torch_rigid_transform_matches_numpy():
+    torch = pytest.importorskip("torch")
+    from pocketvox.grid.torch_kernels import rigid_transform_torch
+
+    x = np.random.default_rng(2).normal(size=(2, 30, 3))
+    rots = random_rotation(4, size=2)
+    tr = np.array([[1.0, 2, 3], [-1, 0, 0.5]])
+    ctr = np.array([[0.5, 0.5, 0.5], [2.0, -1, 0]])
+    got = rigid_transform_torch(torch.tensor(x), torch.tensor(rots), torch.tensor(tr), torch.tensor(ctr)).numpy()
+    for i in range(2):
+        assert np.allclose(got[i], RigidTransform(rots[i], tr[i], ctr[i]).apply(x[i]))
 
 
 @pytest.mark.skipif(not __import__("importlib").util.find_spec("torch"), reason="torch not installed")

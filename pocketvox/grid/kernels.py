@@ -117,6 +117,52 @@ def _grid_kernel(coords, radii, ch_ptr, ch_idx, origin, res, n, cutoff_mult, bin
 
 
 
+@nb.njit(cache=True, nogil=True)
+def _select_atoms(coords, radii, types, origin, n, res, cutoff_mult):
+    """Atoms whose cutoff sphere reaches the grid and that feed some channel, with their channels
+    as CSR. Compiled because on a 3,000-atom protein the NumPy version cost a third of a 1 Å grid."""
+    na, nc = types.shape
+    keep = np.zeros(na, np.bool_)
+    cnt = 0
+    npairs = 0
+    for a in range(na):
+        cut = radii[a] * cutoff_mult
+        ok = True
+        for ax in range(3):
+            p = coords[a, ax]
+            if p <= origin[ax] - cut or p >= origin[ax] + (n - 1) * res + cut:
+                ok = False
+        if ok:
+            m = 0
+            for c in range(nc):
+                if types[a, c]:
+                    m += 1
+            if m > 0:
+                keep[a] = True
+                cnt += 1
+                npairs += m
+    xs = np.empty((cnt, 3), np.float32)
+    rs = np.empty(cnt, np.float32)
+    ptr = np.zeros(cnt + 1, np.int64)
+    idx = np.empty(npairs, np.int64)
+    k = 0
+    q = 0
+    for a in range(na):
+        if not keep[a]:
+            continue
+        xs[k, 0] = coords[a, 0]
+        xs[k, 1] = coords[a, 1]
+        xs[k, 2] = coords[a, 2]
+        rs[k] = radii[a]
+        for c in range(nc):
+            if types[a, c]:
+                idx[q] = c
+                q += 1
+        k += 1
+        ptr[k] = q
+    return xs, rs, ptr, idx
+
+
 def _csr_types(types: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(N, C) bool membership -> CSR ``(ptr (N+1,), channel indices)``."""
     t = np.asarray(types, bool)
@@ -149,9 +195,11 @@ def grid_density(
     first). Threads: numba's (set ``NUMBA_NUM_THREADS`` or ``numba.set_num_threads``).
     """
     params = params or DensityParams()
-    coords = np.asarray(coords, np.float32).reshape(-1, 3)
-    radii = np.asarray(radii, np.float32).reshape(-1) * np.float32(params.radius_scale)
-    types = np.asarray(types, bool)
+    coords = np.ascontiguousarray(coords, np.float32).reshape(-1, 3)
+    radii = np.ascontiguousarray(radii, np.float32).reshape(-1)
+    if params.radius_scale != 1.0:
+        radii = radii * np.float32(params.radius_scale)
+    types = np.asarray(types, bool).reshape(coords.shape[0], np.shape(types)[-1])
     n = spec.n
     c = types.shape[1]
     origin = spec.origin.astype(np.float32)
@@ -161,13 +209,9 @@ def grid_density(
         if out.shape != (c, n, n, n) or out.dtype != np.float32:
             raise ValueError(f"out must be float32 {(c, n, n, n)}, got {out.dtype} {out.shape}")
         out.fill(0.0)
-    keep = prefilter(coords, radii, origin, n, spec.resolution, params.cutoff_multiple)
-    keep &= types.any(1)
-    if not keep.any():
-        return out
-    ptr, idx = _csr_types(types[keep])
-    _grid_kernel(
-        np.ascontiguousarray(coords[keep]), np.ascontiguousarray(radii[keep]), ptr, idx, origin,
-        np.float32(spec.resolution), n, np.float32(params.cutoff_multiple), bool(params.binary), out,
-    )
+    res = np.float32(spec.resolution)
+    cm = np.float32(params.cutoff_multiple)
+    xs, rs, ptr, idx = _select_atoms(coords, radii, np.ascontiguousarray(types).view(np.uint8), origin, n, res, cm)
+    if len(rs):
+        _grid_kernel(xs, rs, ptr, idx, origin, res, n, cm, bool(params.binary), out)
     return out

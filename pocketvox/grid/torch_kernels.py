@@ -40,6 +40,30 @@ def pad_batch(samples, device=None):
     return torch.as_tensor(coords, **to), torch.as_tensor(radii, **to), torch.as_tensor(types, **to)
 
 
+def rigid_transform_torch(coords: torch.Tensor, rotations: torch.Tensor, translations: torch.Tensor | None,
+                          centers: torch.Tensor) -> torch.Tensor:
+    """``x' = R (x - c) + c + t`` per batch item: coords (B, N, 3), rotations (B, 3, 3),
+    translations (B, 3) or None, centers (B, 3) or (3,) Å -> (B, N, 3)."""
+    c = torch.as_tensor(centers, dtype=coords.dtype, device=coords.device).reshape(-1, 1, 3)
+    out = torch.matmul(coords - c, rotations.to(coords).transpose(1, 2)) + c
+    if translations is not None:
+        out = out + translations.to(coords)[:, None, :]
+    return out
+
+
+def _compact(coords, radii, types, origin, hi, cm):
+    """Drop atoms whose cutoff sphere misses their grid: per batch item, move the kept atoms first
+    and cut the atom axis to the largest kept count (the rest get radius 0, which is inert)."""
+    cut = (radii * cm)[..., None]
+    keep = ((coords > origin[:, None] - cut) & (coords < hi[:, None] + cut)).all(-1) & (radii > 0)
+    k = int(keep.sum(1).max()) if keep.numel() else 0
+    order = torch.argsort((~keep).to(torch.int8), dim=1, stable=True)[:, :k]
+    coords = torch.gather(coords, 1, order[..., None].expand(-1, -1, 3))
+    radii = torch.gather(radii * keep, 1, order)
+    types = torch.gather(types, 1, order[..., None].expand(-1, -1, types.shape[-1]))
+    return coords, radii, types
+
+
 def grid_density_torch(
     coords: torch.Tensor,
     radii: torch.Tensor,
@@ -69,6 +93,8 @@ def grid_density_torch(
     if na == 0 or b == 0:
         return out.view(b, c, n, n, n)
     cm = params.cutoff_multiple
+    coords, radii, types = _compact(coords, radii, types, origin, origin + (n - 1) * resolution, cm)
+    na = coords.shape[1]
     rmax = float(radii.max()) if radii.numel() else 0.0
     if rmax <= 0:
         return out.view(b, c, n, n, n)
