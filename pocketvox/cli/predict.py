@@ -1,0 +1,42 @@
+"""``pocketvox predict``: hotspots, maps and viewer scripts for one structure."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+
+@click.command("predict")
+@click.argument("structure", type=click.Path(dir_okay=False))
+@click.option("--ligand", metavar="RES:CHAIN:NUM", help="HETATM ligand (PLIP notation); found if omitted.")
+@click.option("--ligand-file", type=click.Path(dir_okay=False), help="Ligand as SDF/MOL2 in the receptor's frame.")
+@click.option("--center", metavar="X,Y,Z", help="Box centre in Å (receptor alone, no ligand needed).")
+@click.option("--smiles", help="Bond-order template for a HETATM ligand.")
+@click.option("--mode", type=click.Choice(["pocket", "complex"]), default="pocket", show_default=True,
+              help="pocket: protein channels only (hotspots); complex: protein and ligand channels.")
+@click.option("--model", type=click.Path(dir_okay=False), help="Model checkpoint (default: the shipped model).")
+@click.option("--device", default="cpu", show_default=True, help="cpu or cuda[:N].")
+@click.option("--scan", is_flag=True, help="Tile the whole protein and report hotspots everywhere.")
+@click.option("-o", "--outdir", required=True, type=click.Path(file_okay=False), help="Output folder.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--no-figure", is_flag=True, help="Skip the PNG figure (faster).")
+def predict(structure, ligand, ligand_file, center, smiles, mode, model, device, scan, outdir, fmt, no_figure):
+    """Predict where hydrogen bonds, hydrophobic contacts and pi-stacking form in a binding site.
+
+    Writes summary.json, pred_<class>.ccp4 maps, view.pml (PyMOL), view.cxc (ChimeraX) and
+    prediction.png to OUTDIR, and prints a summary.
+    """
+    from pocketvox.apps.predict import check_outdir, format_table
+    from pocketvox.apps.predict import predict as run
+
+    out = check_outdir(outdir)
+    res = run(structure, ligand=ligand, ligand_file=ligand_file, center=center, mode=mode, model=model,
+              device=device, smiles=smiles, scan=scan)
+    res.write(out, figure=not no_figure)
+    if fmt == "json":
+        click.echo(json.dumps(res.summary()))
+    else:
+        click.echo(format_table(res))
+        click.echo(f"\nfiles in {out}/: summary.json, pred_*.ccp4, view.pml (pymol {out}/view.pml), "
+                   f"view.cxc, prediction.png")
