@@ -54,7 +54,8 @@ def pocket_maps(receptor, pocket=None, ligand=None, center=None, device: str = "
     Exactly one of ``pocket`` (ligand file in the receptor's frame), ``ligand`` ('RES:CHAIN:NUM' in
     the receptor file) or ``center`` ((3,) Å) places the pocket. ``maps_file`` (.npz from
     :meth:`PocketMaps.save`) skips the network and uses stored maps; the receptor still gives the
-    clash atoms.
+    clash atoms. ``maps_file="geometric"`` builds model-free maps from the receptor
+    (:mod:`pocketvox.apps.screen_maps`).
     """
     from pocketvox.structure.io import load_complex, read_structure, receptor_table
 
@@ -62,7 +63,7 @@ def pocket_maps(receptor, pocket=None, ligand=None, center=None, device: str = "
     if given != 1 and maps_file is None:
         raise ScreenError("place the pocket with exactly one of --pocket FILE, --ligand RES:CHAIN:NUM "
                           "or --center x,y,z")
-    if center is not None or (given == 0 and maps_file is not None):
+    if center is not None or given == 0:
         protein = receptor_table(read_structure(receptor))
         c = None if center is None else np.asarray(center, np.float64).reshape(3)
     else:
@@ -72,6 +73,12 @@ def pocket_maps(receptor, pocket=None, ligand=None, center=None, device: str = "
         c = 0.5 * (lig.min(0) + lig.max(0))
     heavy = protein.heavy
     rec_xyz, rec_rad = protein.coords[heavy], vdw_radii(protein.element[heavy])
+    if maps_file == "geometric":
+        from pocketvox.apps.screen_maps import geometric_maps
+
+        if c is None:
+            raise ScreenError("--maps geometric needs the pocket: --pocket, --ligand or --center")
+        return geometric_maps(protein, c)
     if maps_file is not None:
         m = PocketMaps.load(maps_file)
         return PocketMaps(m.probs, m.origin, m.resolution, m.class_names, rec_xyz, rec_rad,

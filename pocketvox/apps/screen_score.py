@@ -43,11 +43,16 @@ CLASS_FEATURES = {
     "hbond_ligand_donor": DONOR,
     "hbond_acceptor": ACCEPTOR,
     "hbond_ligand_acceptor": ACCEPTOR,
-    "hydrophobic": HYDROPHOBIC,
+    "hydrophobic": HYDROPHOBIC | HALOGEN,  # PLIP counts ligand halogens in hydrophobic contacts
     "pistacking": RING,
     "pication": RING | POSITIVE,
     "saltbridge": POSITIVE | NEGATIVE,
     "halogen": HALOGEN,
+    # direction-aware classes (model-free maps know the receptor partner's sign / kind)
+    "saltbridge_ligand_positive": POSITIVE,
+    "saltbridge_ligand_negative": NEGATIVE,
+    "pication_ligand_cation": POSITIVE,
+    "pication_ligand_ring": RING,
     "waterbridge": DONOR | ACCEPTOR,
     "metal": ACCEPTOR | NEGATIVE,
 }

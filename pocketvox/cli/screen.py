@@ -41,7 +41,8 @@ def _center(ctx, param, value):
               help="Rescore with the complex-mode network (not available yet).")
 @click.option("--model", default=None, help="Model file for the pocket prediction (default: bundled model).")
 @click.option("--maps", "maps_file", type=click.Path(dir_okay=False),
-              help="Precomputed pocket maps (.npz) instead of running the network.")
+              help="Precomputed pocket maps (.npz) instead of running the network, or 'geometric' for "
+                   "model-free maps built from the receptor.")
 @click.option("--save-maps", type=click.Path(dir_okay=False), help="Also write the pocket maps used (.npz).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def screen(receptor, library, pocket, ligand, center, output, resume, jobs, batch_size, device, ray_address,
