@@ -375,3 +375,36 @@ def test_kill9_then_resume_is_identical(tmp_path, receptor_pdb):
     assert r.returncode == 0, r.stderr
     assert out.read_bytes() == ref.read_bytes()
     assert (tmp_path / "killed.csv.errors.csv").read_bytes() == (tmp_path / "ref.csv.errors.csv").read_bytes()
+
+
+def test_class_names_map_to_ligand_features():
+    from pocketvox.apps.screen_score import class_mask
+
+    assert class_mask("hbond") == DONOR | ACCEPTOR
+    assert class_mask("hbond_ligand_donor") == DONOR
+    assert class_mask("pistacking_parallel") == RING
+    assert class_mask("pication") == RING | POSITIVE
+    assert class_mask("saltbridge_ligand_negative") == NEGATIVE
+    assert class_mask("background") == 0
+
+
+def test_geometric_maps_follow_receptor_partners():
+    from pocketvox.apps.screen_maps import geometric_maps
+    from pocketvox.structure.atoms import AtomTable
+
+    # one carbonyl-like acceptor O and one hydrophobic C, 8 Å apart
+    prot = AtomTable.from_columns(coords=np.array([CENTER, CENTER + [8.0, 0, 0]]),
+                                  element=np.array(["O", "C"]), acceptor=np.array([True, False]),
+                                  hydrophobic=np.array([False, True]))
+    m = geometric_maps(prot, CENTER + [4.0, 0, 0], size=16.0, resolution=0.5)
+    k_don, k_acc, k_hyd = (m.class_names.index(c) for c in ("hbond_ligand_donor", "hbond_ligand_acceptor",
+                                                            "hydrophobic"))
+
+    def at(k, p):
+        return trilinear(m.probs, m.origin, m.resolution, np.array([k]), np.asarray(p, float)[None])[0]
+
+    assert at(k_don, CENTER + [0, 3.0, 0]) > 0.3  # a ligand donor 3 Å from the acceptor
+    assert at(k_don, CENTER) == 0.0  # inside the receptor atom
+    assert at(k_don, CENTER + [0, 6.0, 0]) == 0.0  # too far
+    assert at(k_acc, CENTER + [0, 3.0, 0]) == 0.0  # no receptor donor anywhere
+    assert at(k_hyd, CENTER + [8.0, 3.7, 0]) > 0.3 and at(k_hyd, CENTER + [0, 3.7, 0]) == 0.0
