@@ -408,3 +408,16 @@ def test_geometric_maps_follow_receptor_partners():
     assert at(k_don, CENTER + [0, 6.0, 0]) == 0.0  # too far
     assert at(k_acc, CENTER + [0, 3.0, 0]) == 0.0  # no receptor donor anywhere
     assert at(k_hyd, CENTER + [8.0, 3.7, 0]) > 0.3 and at(k_hyd, CENTER + [0, 3.7, 0]) == 0.0
+
+
+def test_torch_sampling_matches_numpy():
+    torch = pytest.importorskip("torch")
+    from pocketvox.apps.screen_score import _trilinear_torch
+
+    maps = _maps(seed=12)
+    rng = np.random.default_rng(2)
+    xyz = CENTER + rng.uniform(-12, 12, (500, 3))
+    cls = rng.integers(0, len(CLASSES), 500)
+    ref = trilinear(maps.probs, maps.origin, maps.resolution, cls, xyz)
+    got = _trilinear_torch(maps, cls, xyz, "cpu")
+    assert torch is not None and np.allclose(got, ref, atol=1e-9) and (ref > 0).any() and (ref == 0).any()
