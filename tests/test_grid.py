@@ -431,3 +431,13 @@ def test_ccp4_bad_files(tmp_path):
     (tmp_path / "bad.ccp4").write_bytes(b"\x00\x01" * 2000)
     with pytest.raises(PocketvoxError, match="bad.ccp4"):
         read_ccp4(tmp_path / "bad.ccp4")
+
+
+def test_label_sphere_voxel_count_and_clipping():
+    spec = GridSpec((0.0, 0.0, 0.0), 10.0, 1.0)
+    pts = np.random.default_rng(0).uniform(-0.5, 0.5, (400, 3))
+    counts = [int(label_grid(p[None], np.ones((1, 1), bool), spec).sum()) for p in pts]
+    assert min(counts) >= 8 and max(counts) <= 19  # the documented range at 1.0 Å, radius 1.5 Å
+    # a point past the box edge labels only the voxels inside it, without error
+    edge = label_grid(np.array([[5.2, 0.0, 0.0]]), np.ones((1, 1), bool), spec)
+    assert 0 < edge.sum() < min(counts) and edge[0, -1].any()

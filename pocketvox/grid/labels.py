@@ -47,7 +47,7 @@ class LabelParams:
     radius : Å around the ligand-side point. 1.5 Å is about one heavy atom's van der Waals radius
         (Bondi C 1.70, N 1.55, O 1.52 Å): the sphere covers the interacting atom and not its bonded
         neighbours' centres (bonds are 1.2–1.5 Å, so a neighbour centre is at the rim at most). At
-        1.0 Å resolution a 1.5 Å sphere holds 7–19 voxel centres wherever the point falls, so every
+        1.0 Å resolution a 1.5 Å sphere holds 8–19 voxel centres wherever the point falls, so every
         interaction is labelled by several voxels.
     """
 
