@@ -70,7 +70,7 @@ class AtomTable:
         return int(self.coords.shape[0])
 
     def __repr__(self) -> str:
-        n_res = len(self.residue_keys()) if len(self) else 0
+        n_res = len(np.unique(self.residue_keys())) if len(self) else 0
         return (
             f"AtomTable({len(self)} atoms, {n_res} residues, {len(self.rings)} aromatic rings, "
             f"{len(self.groups)} charged groups)"
