@@ -42,7 +42,8 @@ class ProfilerConfig:
     hydroph_dist_max: float = 4.0
     hbond_dist_max: float = 4.1
     hbond_don_angle_min: float = 100.0
-    hbond_hydrogen_model: str = "rotor"
+    hbond_hydrogen_model: str = "staggered"
+    hbond_min_support: float = 0.3
     pistack_dist_max: float = 5.5
     pistack_ang_dev: float = 30.0
     pistack_offset_max: float = 2.0
@@ -56,8 +57,8 @@ class ProfilerConfig:
     bs_dist: float = 7.5
 
     def __post_init__(self):
-        if self.hbond_hydrogen_model not in ("rotor", "fixed"):
-            raise ValueError(f"hbond_hydrogen_model must be 'rotor' or 'fixed', not {self.hbond_hydrogen_model!r}")
+        if self.hbond_hydrogen_model not in ("rotor", "staggered"):
+            raise ValueError(f"hbond_hydrogen_model must be 'rotor' or 'staggered', not {self.hbond_hydrogen_model!r}")
         for name in ("hydroph_dist_max", "hbond_dist_max", "pistack_dist_max", "pication_dist_max",
                      "saltbridge_dist_max", "halogen_dist_max", "bs_dist"):
             if getattr(self, name) <= self.min_dist:

@@ -26,7 +26,7 @@ def detect(site: Site) -> tuple[InteractionSet, np.ndarray]:
     cos = np.abs((ln[i] * pn[j]).sum(-1))
     ang = np.degrees(np.arccos(np.clip(cos, 0.0, 1.0)))
     off = np.minimum(plane_offset(lc[i], ln[i], pc[j]), plane_offset(pc[j], pn[j], lc[i]))
-    par = (ang > 0) & (ang < cfg.pistack_ang_dev)
+    par = ang < cfg.pistack_ang_dev  # PLIP also demands ang > 0; exactly parallel rings stack too
     tsh = (ang > 90 - cfg.pistack_ang_dev) & (ang < 90 + cfg.pistack_ang_dev)
     ok = (par | tsh) & (off < cfg.pistack_offset_max)
     i, j, ang, off, par = i[ok], j[ok], ang[ok], off[ok], par[ok]
