@@ -20,7 +20,6 @@ def _mol3d(smiles):
 
 def _ligand(smiles):
     m = _mol3d(smiles)
-    n = m.GetNumAtoms()
     t = AtomTable.from_columns(coords=m.GetConformer().GetPositions(),
                                element=np.array([a.GetSymbol().upper() for a in m.GetAtoms()], "<U2"))
     return type_ligand(t, m), m
