@@ -421,3 +421,52 @@ def test_torch_sampling_matches_numpy():
     ref = trilinear(maps.probs, maps.origin, maps.resolution, cls, xyz)
     got = _trilinear_torch(maps, cls, xyz, "cpu")
     assert torch is not None and np.allclose(got, ref, atol=1e-9) and (ref > 0).any() and (ref == 0).any()
+
+
+PHENOL_MOL2 = """@<TRIPOS>MOLECULE
+phenol
+ 13 13 0 0 0
+SMALL
+GASTEIGER
+
+@<TRIPOS>ATOM
+      1 C1          1.2050    0.6960    0.0000 C.ar    1  UNL1        0.0000
+      2 C2          0.0000    1.3920    0.0000 C.ar    1  UNL1        0.0000
+      3 C3         -1.2050    0.6960    0.0000 C.ar    1  UNL1        0.0000
+      4 C4         -1.2050   -0.6960    0.0000 C.ar    1  UNL1        0.0000
+      5 C5          0.0000   -1.3920    0.0000 C.ar    1  UNL1        0.0000
+      6 C6          1.2050   -0.6960    0.0000 C.ar    1  UNL1        0.0000
+      7 O7          2.3940    1.3830    0.0000 O.3     1  UNL1        0.0000
+      8 H8          3.1500    0.7800    0.0000 H       1  UNL1        0.0000
+      9 H9          0.0000    2.4800    0.0000 H       1  UNL1        0.0000
+     10 H10        -2.1500    1.2400    0.0000 H       1  UNL1        0.0000
+     11 H11        -2.1500   -1.2400    0.0000 H       1  UNL1        0.0000
+     12 H12         0.0000   -2.4800    0.0000 H       1  UNL1        0.0000
+     13 H13         2.1500   -1.2400    0.0000 H       1  UNL1        0.0000
+@<TRIPOS>BOND
+     1     1     2   ar
+     2     2     3   ar
+     3     3     4   ar
+     4     4     5   ar
+     5     5     6   ar
+     6     6     1   ar
+     7     1     7    1
+     8     7     8    1
+     9     2     9    1
+    10     3    10    1
+    11     4    11    1
+    12     5    12    1
+    13     6    13    1
+"""
+
+
+def test_mol2_library(tmp_path):
+    p = tmp_path / "two.mol2"
+    p.write_text(PHENOL_MOL2 + PHENOL_MOL2.replace("phenol", "other"))
+    chunks = list(iter_chunks([p], 10))
+    assert [c.n for c in chunks] == [2]
+    b = type_chunk(chunks[0])
+    assert b.ok.all() and b.name == ["phenol", "other"] and list(b.n_heavy) == [7, 7]
+    ph = b.pt_bits[b.pt_pose == 0]
+    assert int(((ph & HYDROPHOBIC) != 0).sum()) == 5 and int((ph == RING).sum()) == 1
+    assert int(((ph & DONOR) != 0).sum()) == 1
