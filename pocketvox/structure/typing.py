@@ -117,13 +117,12 @@ def residue_index(t: AtomTable) -> np.ndarray:
 
 def heavy_degree(t: AtomTable) -> np.ndarray:
     """(N,) int: number of bonded heavy atoms."""
-    deg = np.zeros(len(t), np.int64)
-    if len(t.bonds):
-        b = t.bonds
-        hv = t.element != "H"
-        np.add.at(deg, b[:, 0], hv[b[:, 1]])
-        np.add.at(deg, b[:, 1], hv[b[:, 0]])
-    return deg
+    if len(t.bonds) == 0:
+        return np.zeros(len(t), np.int64)
+    b = t.bonds
+    hv = t.element != "H"
+    return (np.bincount(b[:, 0], weights=hv[b[:, 1]], minlength=len(t))
+            + np.bincount(b[:, 1], weights=hv[b[:, 0]], minlength=len(t))).astype(np.int64)
 
 
 def _has_non_carbon_neighbour(t: AtomTable) -> np.ndarray:
@@ -136,42 +135,47 @@ def _has_non_carbon_neighbour(t: AtomTable) -> np.ndarray:
     return out
 
 
-def _lookup(keys: np.ndarray, table: dict, default):
-    """Map an array of hashable keys through ``table`` with one dict lookup per unique key."""
-    uniq, inv = np.unique(keys, return_inverse=True)
-    vals = [table.get(k, default) for k in uniq.tolist()]
-    return vals, inv
+def _name_keys(t: AtomTable) -> tuple[np.ndarray, np.ndarray]:
+    """Unique 'RES|NAME' strings and the inverse index of each row."""
+    rn_u, rn_i = np.unique(t.res_name, return_inverse=True)
+    an_u, an_i = np.unique(t.name, return_inverse=True)
+    code = rn_i.astype(np.int64) * max(len(an_u), 1) + an_i
+    cu, cinv = np.unique(code, return_inverse=True)
+    names = np.array([f"{rn_u[c // max(len(an_u), 1)]}|{an_u[c % max(len(an_u), 1)]}" for c in cu.tolist()], object)
+    return names, cinv
 
 
 def _named_sets(t: AtomTable, rid: np.ndarray, templates: dict[str, tuple[tuple[str, ...], ...]],
-                complete: bool) -> tuple[np.ndarray, np.ndarray]:
+                complete: bool, keys: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Rows of atoms named by per-residue templates, one row per (residue, template).
 
     Returns ``(members (K, width) int32 padded -1, template_id (K,))``; with ``complete`` only sets
     whose every named atom is present are kept (rings), else any non-empty set (charged groups).
+    ``keys``: precomputed ``np.unique(res_name|name, return_inverse=True)``.
     """
     flat = [(res, k, tmpl) for res, tmpls in templates.items() for k, tmpl in enumerate(tmpls)]
     width = max(len(x[2]) for x in flat)
-    pos_table = {}
+    pos_table: dict[str, list[tuple[int, int]]] = {}
     for ti, (res, _, tmpl) in enumerate(flat):
         for p, name in enumerate(tmpl):
-            pos_table.setdefault((res, name), []).append((ti, p))
-    keys = np.char.add(np.char.add(t.res_name.astype(str), "|"), t.name.astype(str))
-    uniq, inv = np.unique(keys, return_inverse=True)
+            pos_table.setdefault(f"{res}|{name}", []).append((ti, p))
+    uniq, inv = keys if keys is not None else _name_keys(t)
+    # Per unique (residue, name): up to two template slots (Trp CD2/CE2 are in both Trp rings).
+    hit_t = np.full((len(uniq), 2), -1, np.int64)
+    hit_p = np.full((len(uniq), 2), -1, np.int64)
+    for u, key in enumerate(uniq.tolist()):  # loop over unique names, not atoms
+        for h, (ti, p) in enumerate(pos_table.get(key, ())[:2]):
+            hit_t[u, h], hit_p[u, h] = ti, p
     rows_i, rows_t, rows_p = [], [], []
-    for u, key in enumerate(uniq.tolist()):
-        res, name = key.split("|", 1)
-        hits = pos_table.get((res, name))
-        if not hits:
-            continue
-        atoms = np.flatnonzero(inv == u)
-        for ti, p in hits:
-            rows_i.append(atoms)
-            rows_t.append(np.full(len(atoms), ti))
-            rows_p.append(np.full(len(atoms), p))
-    if not rows_i:
-        return np.zeros((0, width), np.int32), np.zeros(0, np.int64)
+    for h in range(2):
+        ht = hit_t[inv, h]
+        sel = np.flatnonzero(ht >= 0)
+        rows_i.append(sel)
+        rows_t.append(ht[sel])
+        rows_p.append(hit_p[inv[sel], h])
     ai = np.concatenate(rows_i)
+    if len(ai) == 0:
+        return np.zeros((0, width), np.int32), np.zeros(0, np.int64)
     ti = np.concatenate(rows_t)
     pi = np.concatenate(rows_p)
     slot_key = rid[ai] * len(flat) + ti
@@ -198,8 +202,10 @@ def type_protein(atoms: AtomTable) -> AtomTable:
     """
     t = atoms
     n = len(t)
-    el = np.char.upper(t.element.astype(str))
+    el_u, el_i = np.unique(t.element, return_inverse=True)
+    el = np.char.upper(el_u.astype(str))[el_i] if len(t) else t.element
     rid = residue_index(t)
+    keys = _name_keys(t)
     hdeg = heavy_degree(t)
 
     # Polar atoms: element defaults first (unknown residues), then the residue table.
@@ -208,9 +214,9 @@ def type_protein(atoms: AtomTable) -> AtomTable:
     acceptor = is_o | (is_n & (hdeg <= 2))
 
     std = np.isin(t.res_name, list(STANDARD_AA))
-    keys = np.char.add(np.char.add(t.res_name.astype(str), "|"), t.name.astype(str))
     table = {f"{r}|{a}": v for r, d in PROTEIN_POLAR.items() for a, v in d.items()}
-    vals, inv = _lookup(keys, table, None)
+    vals = [table.get(k) for k in keys[0].tolist()]
+    inv = keys[1]
     known = np.array([v is not None for v in vals], bool)[inv] if n else np.zeros(0, bool)
     tv_d = np.array([bool(v and v[0]) for v in vals], bool)[inv] if n else np.zeros(0, bool)
     tv_a = np.array([bool(v and v[1]) for v in vals], bool)[inv] if n else np.zeros(0, bool)
@@ -229,14 +235,14 @@ def type_protein(atoms: AtomTable) -> AtomTable:
     donor &= ~metal
     acceptor &= ~metal
 
-    rings, _ = _named_sets(t, rid, PROTEIN_RINGS, complete=True)
+    rings, _ = _named_sets(t, rid, PROTEIN_RINGS, complete=True, keys=keys)
     if rings.shape[1] < MAX_RING:
         rings = np.pad(rings, ((0, 0), (0, MAX_RING - rings.shape[1])), constant_values=-1)
     aromatic = np.zeros(n, bool)
     aromatic[rings[rings >= 0]] = True
 
     gtempl = {r: (names,) for r, (_, _, names) in PROTEIN_CHARGED.items()}
-    groups, gt = _named_sets(t, rid, gtempl, complete=False)
+    groups, gt = _named_sets(t, rid, gtempl, complete=False, keys=keys)
     gres = list(gtempl)
     sign = np.array([PROTEIN_CHARGED[r][0] for r in gres], np.int8)[gt] if len(gt) else np.zeros(0, np.int8)
     kind = np.array([PROTEIN_CHARGED[r][1] for r in gres], "<U16")[gt] if len(gt) else np.zeros(0, "<U16")
