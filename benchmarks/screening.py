@@ -181,7 +181,9 @@ def enrichment(args, tmp: Path) -> dict:
     pm = predictor_maps(center)
     if pm is not None:
         sc, info, dt = pocketvox_scores(pm, poses, tmp, "model")
-        add(f"pocketvox, predicted maps ({pm.info.get('model', 'model')})", sc, True, {"errors": info["errors"]})
+        mi = pm.info.get("model", {})
+        label = (mi.get("name") or mi.get("path") or "model") if isinstance(mi, dict) else str(mi)
+        add(f"pocketvox, predicted maps ({label})", sc, True, {"errors": info["errors"], "model": mi})
         for term, vals in info["terms"].items():
             add(f"  term {term} alone (predicted)", vals, term != "clash")
     add("heavy-atom count", heavy_atoms(poses), True)

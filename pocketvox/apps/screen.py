@@ -63,6 +63,7 @@ def pocket_maps(receptor, pocket=None, ligand=None, center=None, device: str = "
     if given != 1 and maps_file is None:
         raise ScreenError("place the pocket with exactly one of --pocket FILE, --ligand RES:CHAIN:NUM "
                           "or --center x,y,z")
+    cx = None
     if center is not None or given == 0:
         protein = receptor_table(read_structure(receptor))
         c = None if center is None else np.asarray(center, np.float64).reshape(3)
@@ -87,13 +88,16 @@ def pocket_maps(receptor, pocket=None, ligand=None, center=None, device: str = "
         from pocketvox.apps.inference import Predictor
     except ImportError as e:
         raise ModelError(f"the pocket predictor is not available ({e}); "
-                         "give precomputed maps with --maps") from e
-    pred = Predictor.load(model=model, device=device)
-    out = pred.predict(protein, center=tuple(c), mode="pocket")
+                         "use --maps geometric or a maps .npz") from e
+    pred = Predictor.load(model, device=device)
+    # as `pocketvox predict` does in pocket mode: the complex places the box, the network sees the
+    # protein only
+    out = pred.predict(cx if cx is not None else protein, center=None if cx is not None else c, mode="pocket")
     probs = out.probs.detach().cpu().numpy() if hasattr(out.probs, "detach") else np.asarray(out.probs)
+    info = pred.info() if hasattr(pred, "info") else {}
     return PocketMaps(probs, out.spec.origin, out.spec.resolution, tuple(out.class_names), rec_xyz, rec_rad,
-                      info={"model": str(getattr(pred, "name", model or "default")),
-                            "center": [float(v) for v in c]})
+                      info={"model": json.loads(json.dumps(info, default=str)),
+                            "center": [float(v) for v in out.spec.center]})
 
 
 # ------------------------------------------------------------------------------------ chunk work

@@ -261,7 +261,8 @@ class _Topology:
 
 
 _PATTERNS = None
-_HALOGEN_Z = (9, 17, 35, 53)
+_HALOGEN_BITS = np.zeros(119, np.uint8)  # atomic number -> HALOGEN bit (table lookup, no np.isin)
+_HALOGEN_BITS[[9, 17, 35, 53]] = HALOGEN
 
 
 def _patterns():
@@ -364,7 +365,8 @@ def _type_mol(mol, z: np.ndarray | None, key) -> _Topology:
             bits[hits] |= FEATURE_BITS[feat]
     for (i,) in mol.GetSubstructMatches(pats["charged"], uniquify=False, maxMatches=100000):
         bits[i] |= POSITIVE if mol.GetAtomWithIdx(i).GetFormalCharge() > 0 else NEGATIVE
-    bits[np.isin(z, _HALOGEN_Z)] |= HALOGEN
+    zc = np.clip(z, 0, 118)
+    bits |= _HALOGEN_BITS[zc]
     rings = []
     ring_atoms = mol.GetRingInfo().AtomRings()
     if ring_atoms:
@@ -372,7 +374,7 @@ def _type_mol(mol, z: np.ndarray | None, key) -> _Topology:
         hits = [t[0] for t in mol.GetSubstructMatches(pats["aromatic"], uniquify=False, maxMatches=100000)]
         arom[hits] = True
         rings = [r for r in ring_atoms if 5 <= len(r) <= 8 and arom[list(r)].all()]
-    return _Topology(bits, rings, z != 1, _radius_table()[np.clip(z, 0, 118)], key)
+    return _Topology(bits, rings, z != 1, _radius_table()[zc], key)
 
 
 def _v2000_topology_key(lines: list[str]):
