@@ -17,7 +17,6 @@ from pocketvox.errors import PocketvoxError
 MIN_PASS = 76
 #: Entries whose PLIP ligand is a k-mer of covalently linked hetero residues (GDP+7MG in 1h2t, the
 #: sugar chain in 4rdl); they agree only once the reader merges linked residues into one ligand.
-COMPOSITE = ("1h2t", "4rdl")
 
 
 def _subtype_filter(a: dict):
@@ -103,14 +102,6 @@ def test_residue_subset_assertions(outcomes):
     failed = [(a["id"], why) for a, ok, why in subset if not ok]
     n_pass = len(subset) - len(failed)
     print(f"\nresidue_subset: {n_pass}/{len(subset)} hold; failing: {failed}")
-    simple = [x for x in subset if x[0]["pdb"][:4] not in COMPOSITE]
-    simple_fail = [a["id"] for a, ok, _ in simple if not ok]
-    # Single-residue ligands: at most one miss (3o1h: PLIP's fixed hydroxyl H picks Trp45 over Tyr71).
-    assert len(simple_fail) <= 1, simple_fail
-    if n_pass < MIN_PASS and all(a["pdb"][:4] in COMPOSITE for a, ok, _ in subset if not ok and a["id"] not in
-                                 simple_fail):
-        pytest.xfail(f"{n_pass}/80: composite PLIP ligands ({', '.join(COMPOSITE)}) need linked hetero residues "
-                     "merged by structure.io")
     assert n_pass >= MIN_PASS, failed
 
 

@@ -27,7 +27,7 @@ import gzip
 import os
 import re
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -142,8 +142,11 @@ class _Sites:
 
 
 def _col(u: np.ndarray, a: int, b: int) -> np.ndarray:
-    """Fixed-width columns [a, b) of a (N, 80) uint8 record array as stripped str."""
-    return np.char.strip(np.ascontiguousarray(u[:, a:b]).view(f"S{b - a}").ravel()).astype(str)
+    """Fixed-width columns [a, b) of a (N, 80) uint8 record array as stripped str. Only the few
+    distinct values are decoded (atom and residue names repeat), then mapped back."""
+    raw = np.ascontiguousarray(u[:, a:b]).view(f"S{b - a}").ravel()
+    uniq, inv = np.unique(raw, return_inverse=True)
+    return np.array([x.strip().decode("latin-1") for x in uniq.tolist()], dtype=f"<U{b - a}")[inv]
 
 
 def _to_float(u: np.ndarray, a: int, b: int, path, what: str) -> np.ndarray:
@@ -163,18 +166,39 @@ def _is_number(s: bytes) -> bool:
         return False
 
 
+def _records(data: bytes, kinds: tuple[bytes, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Lines whose first six bytes are one of ``kinds``, as an (N, 80) uint8 array padded with
+    spaces, plus each line's number (0-based) and its length. Vectorised over the whole file."""
+    buf = np.frombuffer(data, np.uint8)
+    nl = np.flatnonzero(buf == 10)
+    starts = np.concatenate([[0], nl + 1])
+    ends = np.concatenate([nl, [len(buf)]])
+    padded = np.concatenate([buf, np.full(86, 32, np.uint8)])
+    head = padded[starts[:, None] + np.arange(6)]
+    sel = np.zeros(len(starts), bool)
+    for k in kinds:  # prefix match: 'ATOM' also catches 'ATOM100000' (serials past 99999)
+        sel |= (head[:, : len(k)] == np.frombuffer(k, np.uint8)).all(1)
+    idx = np.flatnonzero(sel)
+    lengths = ends[idx] - starts[idx]
+    # strip a trailing carriage return
+    cr = (lengths > 0) & (padded[np.maximum(ends[idx] - 1, 0)] == 13)
+    lengths = lengths - cr
+    rec = padded[starts[idx, None] + np.arange(80)]
+    rec[np.arange(80)[None, :] >= lengths[:, None]] = 32
+    return rec, idx, lengths
+
+
 def parse_pdb(data: bytes, path="<pdb>") -> _Sites:
     """Vectorised fixed-column parse of ATOM/HETATM/MODEL/CONECT records."""
-    lines = data.replace(b"\r", b"").split(b"\n")
-    keep = [i for i, ln in enumerate(lines) if ln[:4] == b"ATOM" or ln[:6] == b"HETATM"]
-    if not keep:
+    u, line_no, lengths = _records(data, (b"ATOM", b"HETATM"))
+    if len(u) == 0:
         raise InputFileError(f"{path}: no ATOM/HETATM records (not a PDB file, or empty)")
-    model_starts = [i for i, ln in enumerate(lines) if ln[:5] == b"MODEL"]
-    recs = np.array([lines[i][:80].ljust(80) for i in keep], dtype="S80")
-    u = recs.view(np.uint8).reshape(len(recs), 80)
-    short = [i for i in keep if len(lines[i].rstrip()) < 54]
-    if short:
-        raise InputFileError(f"{path}: truncated atom record at line {short[0] + 1}")
+    keep = line_no
+    model_rec, model_lines, _ = _records(data, (b"MODEL ",))
+    model_starts = model_lines.tolist()
+    short = np.flatnonzero(lengths < 54)
+    if len(short):
+        raise InputFileError(f"{path}: truncated atom record at line {int(line_no[short[0]]) + 1}")
     coords = np.stack(
         [_to_float(u, 30, 38, path, "x"), _to_float(u, 38, 46, path, "y"), _to_float(u, 46, 54, path, "z")], 1
     )
@@ -183,7 +207,7 @@ def parse_pdb(data: bytes, path="<pdb>") -> _Sites:
     try:
         occupancy = occ.astype(np.float64)
     except ValueError:
-        occupancy = np.ones(len(recs))
+        occupancy = np.ones(len(u))
     resnum_raw = np.char.strip(np.ascontiguousarray(u[:, 22:26]).view("S4").ravel())
     try:
         res_num = resnum_raw.astype(np.int64).astype(np.int32)
@@ -194,17 +218,18 @@ def parse_pdb(data: bytes, path="<pdb>") -> _Sites:
     try:
         serial = serial_raw.astype(np.int64).astype(np.int32)
     except ValueError:
-        serial = np.arange(1, len(recs) + 1, dtype=np.int32)
+        serial = np.arange(1, len(u) + 1, dtype=np.int32)
     name = _col(u, 12, 16)
     element = np.char.upper(_col(u, 76, 78))
     missing = element == ""
     if missing.any():
         element[missing] = _element_from_name(name[missing], np.char.strip(_col(u, 12, 14)[missing]))
-    model = np.zeros(len(recs), np.int32)
+    model = np.zeros(len(u), np.int32)
     if model_starts:
         # atoms before the first MODEL record (rare) count as model 1 too
         model = np.maximum(np.searchsorted(np.asarray(model_starts), np.asarray(keep)) - 1, 0).astype(np.int32)
-    conect = _parse_conect(lines)
+    conect_rec, _, _ = _records(data, (b"CONECT",))
+    conect = _parse_conect(conect_rec)
     return _Sites(
         record=np.where(u[:, 0] == ord("H"), "HETATM", "ATOM"),
         serial=serial,
@@ -222,13 +247,12 @@ def parse_pdb(data: bytes, path="<pdb>") -> _Sites:
     )
 
 
-def _parse_conect(lines: list[bytes]) -> np.ndarray:
+def _parse_conect(rec: np.ndarray) -> np.ndarray:
+    """(M, 2) serial pairs from CONECT records (columns 7-31: atom, then up to four partners)."""
     pairs = []
-    for ln in lines:
-        if ln[:6] != b"CONECT":
-            continue
-        fields = [ln[i : i + 5].strip() for i in range(6, min(len(ln), 31), 5)]
-        nums = [int(f) for f in fields if f.isdigit()]
+    for r in rec:
+        ln = r.tobytes()
+        nums = [int(ln[i : i + 5]) for i in range(6, 31, 5) if ln[i : i + 5].strip().isdigit()]
         if len(nums) > 1:
             pairs.extend((nums[0], n) for n in nums[1:])
     return np.array(pairs, np.int64).reshape(-1, 2)
@@ -414,20 +438,41 @@ def _restrict_cross_residue_bonds(bonds: np.ndarray, sites: _Sites, rid: np.ndar
     return bonds[same | peptide | nucleic | disulfide | hetero]
 
 
-def _polymer_mask(sites: _Sites, rid: np.ndarray, bonds: np.ndarray) -> np.ndarray:
-    """ATOM records plus HETATM residues bonded into a chain (modified residues such as MSE)."""
+#: Å: a C-N (or O3'-P) distance this short between two residues is a backbone link.
+LINK_DISTANCE = 1.75
+
+
+def _polymer_mask(sites: _Sites, rid: np.ndarray) -> np.ndarray:
+    """ATOM records plus HETATM residues linked into a chain by a peptide (C-N) or phosphodiester
+    (O3'-P) bond to a neighbouring residue (modified residues such as MSE, SEP, PSU)."""
+    from scipy.spatial import cKDTree
+
     poly = sites.record == "ATOM"
     het = ~poly
-    if het.any() and len(bonds):
-        i, j = bonds[:, 0], bonds[:, 1]
-        link = (rid[i] != rid[j]) & (poly[i] ^ poly[j])
-        ni, nj = sites.name[i], sites.name[j]
-        pep = link & (((ni == "C") & (nj == "N")) | ((ni == "N") & (nj == "C")))
-        linked_res = np.unique(np.concatenate([rid[i[pep & het[i]]], rid[j[pep & het[j]]]]))
-        poly |= np.isin(rid, linked_res) & np.isin(sites.res_name, list(_AMINO_ACIDS)) | (
-            np.isin(rid, linked_res) & het
-        )
-    return poly
+    if not het.any():
+        return poly
+    link_atoms = np.flatnonzero(np.isin(sites.name, ["C", "N", "O3'", "P"]))
+    if len(link_atoms) < 2:
+        return poly
+    pairs = cKDTree(sites.coords[link_atoms]).query_pairs(LINK_DISTANCE, output_type="ndarray")
+    if len(pairs) == 0:
+        return poly
+    i, j = link_atoms[pairs[:, 0]], link_atoms[pairs[:, 1]]
+    ni, nj = sites.name[i], sites.name[j]
+    link = (rid[i] != rid[j]) & (
+        ((ni == "C") & (nj == "N")) | ((ni == "N") & (nj == "C"))
+        | ((ni == "O3'") & (nj == "P")) | ((ni == "P") & (nj == "O3'"))
+    )
+    linked = np.unique(np.concatenate([rid[i[link]], rid[j[link]]]))
+    # only hetero residues that look like monomers (have the backbone atoms) join the chain
+    return poly | (np.isin(rid, linked) & het & _has_backbone(sites, rid))
+
+
+def _has_backbone(sites: _Sites, rid: np.ndarray) -> np.ndarray:
+    """(N,) bool: the atom's residue has CA (amino acid) or C1' (nucleotide)."""
+    has = np.zeros(rid.max() + 1, bool)
+    has[rid[np.isin(sites.name, ["CA", "C1'"])]] = True
+    return has[rid]
 
 
 # ------------------------------------------------------------------------------ atom tables
@@ -460,13 +505,17 @@ def _subset_bonds(bonds: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class ParsedStructure:
-    """A cleaned structure split into receptor and hetero residues (ligand candidates)."""
+    """A cleaned structure split into receptor (polymer + metal ions) and hetero groups.
+
+    ``het_bonds`` (M, 2) are covalent bonds among hetero (non-receptor) atoms, in row indices of
+    ``sites``; covalently linked hetero residues form one ligand candidate, as in PLIP.
+    """
 
     path: str
     sites: _Sites
     rid: np.ndarray
-    bonds: np.ndarray
     receptor_mask: np.ndarray
+    het_bonds: np.ndarray
 
     def ligand_candidates(self) -> list[LigandCandidate]:
         return _candidates(self)
@@ -474,12 +523,15 @@ class ParsedStructure:
 
 @dataclass(frozen=True)
 class LigandCandidate:
+    """A hetero group: its first residue names it (PLIP's notation); ``rows`` are all its atoms."""
+
     res_name: str
     chain: str
     res_num: int
     icode: str
     n_heavy: int
     rows: np.ndarray
+    members: tuple[str, ...] = ()
 
     @property
     def id(self) -> str:
@@ -487,35 +539,75 @@ class LigandCandidate:
 
 
 def read_structure(path: str | os.PathLike, model: int | None = None) -> ParsedStructure:
-    """Parse and clean a macromolecular structure; bonds perceived once for all atoms."""
+    """Parse and clean a macromolecular structure and split receptor from hetero groups."""
     sites = _clean(parse_structure(path), model, path)
     rid, _ = _residue_index(sites)
-    bonds = _restrict_cross_residue_bonds(perceive_bonds(sites.coords, sites.element), sites, rid)
-    poly = _polymer_mask(sites, rid, bonds)
+    poly = _polymer_mask(sites, rid)
     metal = np.isin(sites.element, list(METALS)) & ~poly
-    return ParsedStructure(str(path), sites, rid, bonds, poly | metal)
+    receptor = poly | metal
+    het = np.flatnonzero(~receptor)
+    hb = perceive_bonds(sites.coords[het], sites.element[het])
+    return ParsedStructure(str(path), sites, rid, receptor, het[hb] if len(hb) else np.zeros((0, 2), np.int64))
 
 
 def _candidates(ps: ParsedStructure) -> list[LigandCandidate]:
+    """Hetero residues, merged where covalently bonded to each other (union-find over residues)."""
     s = ps.sites
-    het = ~ps.receptor_mask
+    het_res = np.unique(ps.rid[~ps.receptor_mask])
+    parent = {int(r): int(r) for r in het_res}
+
+    def find(x):
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    if len(ps.het_bonds):
+        ri, rj = ps.rid[ps.het_bonds[:, 0]], ps.rid[ps.het_bonds[:, 1]]
+        for a, b in zip(ri[ri != rj].tolist(), rj[ri != rj].tolist()):
+            # waters never merge; they are already gone, so any cross-residue bond is a link
+            pa, pb = find(a), find(b)
+            if pa != pb:
+                parent[max(pa, pb)] = min(pa, pb)
+    groups: dict[int, list[int]] = {}
+    for r in het_res.tolist():
+        groups.setdefault(find(r), []).append(r)
     out = []
-    for r in np.unique(ps.rid[het]):
-        rows = np.flatnonzero(ps.rid == r)
-        i = rows[0]
-        out.append(LigandCandidate(str(s.res_name[i]), str(s.chain[i]), int(s.res_num[i]), str(s.icode[i]),
-                                   len(rows), rows))
+    for root, members in sorted(groups.items()):
+        rows = np.flatnonzero(np.isin(ps.rid, members))
+        first = np.flatnonzero(ps.rid == root)[0]
+        names = tuple(f"{s.res_name[ps.rid == m][0]}:{s.chain[ps.rid == m][0]}:{s.res_num[ps.rid == m][0]}"
+                      for m in members)
+        out.append(LigandCandidate(str(s.res_name[first]), str(s.chain[first]), int(s.res_num[first]),
+                                   str(s.icode[first]), len(rows), rows, names))
     return out
 
 
-def receptor_table(ps: ParsedStructure) -> AtomTable:
-    """The typed receptor (polymer + metal ions)."""
+def receptor_table(ps: ParsedStructure, near: np.ndarray | None = None, radius: float | None = None) -> AtomTable:
+    """The typed receptor (polymer + metal ions).
+
+    near, radius : keep only whole residues with an atom within ``radius`` Å of any point of
+        ``near`` (N, 3) — a binding site, typed and bonded in a fraction of the time.
+    """
     from pocketvox.structure.typing import type_protein
 
-    m = ps.receptor_mask
+    m = ps.receptor_mask.copy()
     if not m.any():
         raise InputFileError(f"{ps.path}: no protein or nucleic-acid atoms found")
-    return type_protein(_table_from_sites(ps.sites.take(m), _subset_bonds(ps.bonds, m)))
+    if near is not None and radius is not None and len(near):
+        from scipy.spatial import cKDTree
+
+        idx = np.flatnonzero(m)
+        hits = cKDTree(np.asarray(near, np.float64)).query_ball_point(ps.sites.coords[idx], radius,
+                                                                       return_length=True)
+        close_res = np.unique(ps.rid[idx[hits > 0]])
+        m &= np.isin(ps.rid, close_res)
+        if not m.any():
+            raise LigandError(f"{ps.path}: no receptor atom within {radius} Å of the ligand")
+    sub = ps.sites.take(m)
+    rid_sub = ps.rid[m]
+    bonds = _restrict_cross_residue_bonds(perceive_bonds(sub.coords, sub.element), sub, rid_sub)
+    return type_protein(_table_from_sites(sub, bonds))
 
 
 def parse_ligand_id(spec: str) -> tuple[str, str, int, str]:
@@ -536,8 +628,9 @@ def select_ligand(ps: ParsedStructure, ligand: str | None = None) -> tuple[Ligan
     notes: list[str] = []
     if ligand:
         name, chain, num, icode = parse_ligand_id(ligand)
-        hits = [c for c in cands if c.res_name == name and c.chain == chain and c.res_num == num
-                and (not icode or c.icode == icode)]
+        key = f"{name}:{chain}:{num}"
+        hits = [c for c in cands if (c.res_name == name and c.chain == chain and c.res_num == num
+                                     and (not icode or c.icode == icode)) or key in c.members]
         if not hits:
             # allow naming a residue that we placed in the receptor (e.g. a modified residue)
             s = ps.sites
@@ -908,7 +1001,11 @@ def ligand_from_residue(ps: ParsedStructure, cand: LigandCandidate, smiles: str 
             raise LigandError(f"{ps.path}: ligand {cand.id} has unknown element {e!r}") from None
         a.SetNoImplicit(False)
         rw.AddAtom(a)
-    local = _subset_bonds(ps.bonds, np.isin(np.arange(len(s)), rows))
+    local = _subset_bonds(ps.het_bonds, np.isin(np.arange(len(s)), rows))
+    if len(rows) and not ps.receptor_mask[rows].any() and len(local) == 0 and len(rows) > 1:
+        local = perceive_bonds(s.coords[rows], s.element[rows])
+    elif ps.receptor_mask[rows].any():  # a residue named from the receptor (e.g. a modified one)
+        local = perceive_bonds(s.coords[rows], s.element[rows])
     # CONECT records (when the file has them) override distance-based bonds inside the ligand
     if len(s.conect):
         serial_to_local = {int(x): i for i, x in enumerate(s.serial[rows])}
@@ -964,12 +1061,19 @@ def ligand_table(mol, res_name="LIG", chain="L", res_num=1, names=None) -> AtomT
     return type_ligand(table, mol)
 
 
+#: Å around the ligand kept by ``load_complex(site_radius=...)``'s default for profiling: PLIP's
+#: binding-site radius (BS_DIST 7.5 Å) plus the longest criterion (pi-cation, 6 Å) would be safe at
+#: 13.5 Å; whole residues are kept, so typing and bonding see complete side chains.
+SITE_RADIUS = 12.0
+
+
 def load_complex(
     path: str | os.PathLike,
     ligand: str | None = None,
     ligand_file: str | os.PathLike | None = None,
     smiles: str | None = None,
     model: int | None = None,
+    site_radius: float | None = None,
 ) -> Complex:
     """Read a complex: a whole entry with a HETATM ligand, or a receptor plus a ligand file.
 
@@ -980,26 +1084,35 @@ def load_complex(
     ligand_file : SDF/MOL2/PDB of the ligand in the receptor's frame (overrides ``ligand``)
     smiles : bond-order template for a HETATM ligand
     model : 1-based model number for multi-model files (default: the first)
+    site_radius : keep only receptor residues within this many Å of the ligand (e.g.
+        :data:`SITE_RADIUS` for interaction profiling); None keeps the whole receptor
 
     Raises
     ------
     InputFileError, LigandError : one-line messages naming the file and the problem
     """
     ps = read_structure(path, model)
-    protein = receptor_table(ps)
     if ligand_file is not None:
         mol = read_ligand_file(ligand_file)
         title = mol.GetProp("_Name").strip() if mol.HasProp("_Name") else ""
         res_name = (title[:3].upper() if re.fullmatch(r"[A-Za-z0-9]{1,3}", title or "") else "LIG")
         lig = ligand_table(mol, res_name=res_name, chain="L", res_num=1)
+        protein = receptor_table(ps, lig.coords, site_radius)
         from rdkit import Chem
 
         return Complex(protein, lig, f"{res_name}:L:1", f"{path}+{ligand_file}",
                        Chem.MolToSmiles(mol), (f"ligand from {Path(ligand_file).name}",))
     cand, notes = select_ligand(ps, ligand)
     mol, more = ligand_from_residue(ps, cand, smiles)
-    names = ps.sites.name[cand.rows].tolist()
+    s = ps.sites
+    names = s.name[cand.rows].tolist()
     lig = ligand_table(mol, res_name=cand.res_name, chain=cand.chain, res_num=cand.res_num, names=names)
+    if len(cand.members) > 1:
+        # a composite ligand keeps each atom's own residue identity
+        lig = replace(lig, res_name=s.res_name[cand.rows].astype("<U5"), chain=s.chain[cand.rows].astype("<U4"),
+                      res_num=s.res_num[cand.rows].astype(np.int32))
+        notes.append("ligand made of covalently linked hetero groups: " + ", ".join(cand.members))
+    protein = receptor_table(ps, lig.coords, site_radius)
     from rdkit import Chem
 
     try:
