@@ -6,7 +6,8 @@ Babel), then for each of the 39 entries in ``shared/data/plip/pdb`` and the liga
 
 * PLIP, in a subprocess running that environment's Python: ``PDBComplex().load_pdb(path)`` then
   characterisation of that one ligand (PLIP's documented library use), timed in-process;
-* pocketvox, in this process: ``load_complex(path, ligand=...)`` then ``profile(...)``.
+* pocketvox, in this process: ``load_complex(path, ligand=..., site_radius=SITE_RADIUS)`` then
+  ``profile(...)`` — what ``pocketvox interactions`` does (whole file parsed, binding site typed).
 
 Each tool's time per complex is the median of ``--repeats`` runs (wall clock; CPU time also
 recorded); the report gives both medians over complexes and their ratio.
@@ -61,7 +62,7 @@ def jobs(shared: Path) -> list[tuple[str, str]]:
 
 def time_pocketvox(work, repeats):
     from pocketvox.interactions import profile
-    from pocketvox.structure import load_complex
+    from pocketvox.structure.io import SITE_RADIUS, load_complex
 
     load_complex(work[0][0], ligand=work[0][1])  # warm-up: imports (RDKit, SciPy) are not per complex
     out = {}
@@ -69,7 +70,7 @@ def time_pocketvox(work, repeats):
         walls, cpus = [], []
         for _ in range(repeats):
             t0, c0 = time.perf_counter(), time.process_time()
-            profile(load_complex(path, ligand=lig))
+            profile(load_complex(path, ligand=lig, site_radius=SITE_RADIUS))
             walls.append(time.perf_counter() - t0)
             cpus.append(time.process_time() - c0)
         out[path] = [statistics.median(walls), statistics.median(cpus)]

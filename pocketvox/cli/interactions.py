@@ -53,7 +53,7 @@ def interactions(complexes, ligand, ligand_file, smiles, model, fmt):
     from pocketvox.cli.common import is_debug, report_item_error
     from pocketvox.errors import PocketvoxError
     from pocketvox.interactions import profile
-    from pocketvox.structure import load_complex
+    from pocketvox.structure.io import SITE_RADIUS, load_complex
 
     if ligand and ligand_file:
         raise click.UsageError("give either --ligand or --ligand-file, not both")
@@ -66,7 +66,8 @@ def interactions(complexes, ligand, ligand_file, smiles, model, fmt):
         progress = tqdm(total=len(complexes), unit="complex", file=sys.stderr)
     for path in complexes:
         try:
-            c = load_complex(path, ligand=ligand, ligand_file=ligand_file, smiles=smiles, model=model)
+            c = load_complex(path, ligand=ligand, ligand_file=ligand_file, smiles=smiles, model=model,
+                             site_radius=SITE_RADIUS)
             res = profile(c)
         except PocketvoxError as e:
             if is_debug():

@@ -74,7 +74,9 @@ def profile(complex: Complex | str | os.PathLike, config: ProfilerConfig | None 
     ``.to_dataframe()`` gives a pandas table, ``.to_records()`` the CLI's JSON objects.
     """
     if not isinstance(complex, Complex):
-        from pocketvox.structure import load_complex
+        from pocketvox.structure.io import SITE_RADIUS, load_complex
 
+        # only the binding site is read into typed tables: residues within SITE_RADIUS of the ligand
+        load_kwargs.setdefault("site_radius", SITE_RADIUS)
         complex = load_complex(complex, **load_kwargs)
     return profile_tables(complex.protein, complex.ligand, config)

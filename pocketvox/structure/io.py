@@ -141,12 +141,15 @@ class _Sites:
         return len(self.serial)
 
 
-def _col(u: np.ndarray, a: int, b: int) -> np.ndarray:
+def _col(u: np.ndarray, a: int, b: int, upper: bool = False) -> np.ndarray:
     """Fixed-width columns [a, b) of a (N, 80) uint8 record array as stripped str. Only the few
     distinct values are decoded (atom and residue names repeat), then mapped back."""
     raw = np.ascontiguousarray(u[:, a:b]).view(f"S{b - a}").ravel()
     uniq, inv = np.unique(raw, return_inverse=True)
-    return np.array([x.strip().decode("latin-1") for x in uniq.tolist()], dtype=f"<U{b - a}")[inv]
+    vals = [x.strip().decode("latin-1") for x in uniq.tolist()]
+    if upper:
+        vals = [v.upper() for v in vals]
+    return np.array(vals, dtype=f"<U{b - a}")[inv]
 
 
 def _to_float(u: np.ndarray, a: int, b: int, path, what: str) -> np.ndarray:
@@ -166,35 +169,49 @@ def _is_number(s: bytes) -> bool:
         return False
 
 
+class _Lines:
+    """Every line of a text file located once (vectorised): start offsets, lengths, first 6 bytes."""
+
+    def __init__(self, data: bytes):
+        buf = np.frombuffer(data, np.uint8)
+        nl = np.flatnonzero(buf == 10)
+        self.starts = np.concatenate([[0], nl + 1])
+        ends = np.concatenate([nl, [len(buf)]])
+        self.padded = np.concatenate([buf, np.full(86, 32, np.uint8)])
+        cr = (ends > self.starts) & (self.padded[np.maximum(ends - 1, 0)] == 13)
+        self.lengths = ends - self.starts - cr
+        self.head = self.padded[self.starts[:, None] + np.arange(6)]
+
+    def select(self, kinds: tuple[bytes, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Lines starting with one of ``kinds``: (N, 80) uint8 padded with spaces, line numbers, lengths."""
+        sel = np.zeros(len(self.starts), bool)
+        for k in kinds:  # prefix match: 'ATOM' also catches 'ATOM100000' (serials past 99999)
+            sel |= (self.head[:, : len(k)] == np.frombuffer(k, np.uint8)).all(1)
+        idx = np.flatnonzero(sel)
+        lengths = self.lengths[idx]
+        # rows of 80 bytes starting at each line: a strided view of the buffer, gathered by start
+        rows = np.ndarray((len(self.padded) - 80,), dtype="S80", buffer=self.padded.data, strides=(1,))
+        rec = rows[self.starts[idx]].view(np.uint8).reshape(len(idx), 80).copy()
+        short = np.flatnonzero(lengths < 80)
+        if len(short):
+            sub = rec[short]
+            sub[np.arange(80)[None, :] >= lengths[short, None]] = 32
+            rec[short] = sub
+        return rec, idx, lengths
+
+
 def _records(data: bytes, kinds: tuple[bytes, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Lines whose first six bytes are one of ``kinds``, as an (N, 80) uint8 array padded with
-    spaces, plus each line's number (0-based) and its length. Vectorised over the whole file."""
-    buf = np.frombuffer(data, np.uint8)
-    nl = np.flatnonzero(buf == 10)
-    starts = np.concatenate([[0], nl + 1])
-    ends = np.concatenate([nl, [len(buf)]])
-    padded = np.concatenate([buf, np.full(86, 32, np.uint8)])
-    head = padded[starts[:, None] + np.arange(6)]
-    sel = np.zeros(len(starts), bool)
-    for k in kinds:  # prefix match: 'ATOM' also catches 'ATOM100000' (serials past 99999)
-        sel |= (head[:, : len(k)] == np.frombuffer(k, np.uint8)).all(1)
-    idx = np.flatnonzero(sel)
-    lengths = ends[idx] - starts[idx]
-    # strip a trailing carriage return
-    cr = (lengths > 0) & (padded[np.maximum(ends[idx] - 1, 0)] == 13)
-    lengths = lengths - cr
-    rec = padded[starts[idx, None] + np.arange(80)]
-    rec[np.arange(80)[None, :] >= lengths[:, None]] = 32
-    return rec, idx, lengths
+    return _Lines(data).select(kinds)
 
 
 def parse_pdb(data: bytes, path="<pdb>") -> _Sites:
     """Vectorised fixed-column parse of ATOM/HETATM/MODEL/CONECT records."""
-    u, line_no, lengths = _records(data, (b"ATOM", b"HETATM"))
+    lines = _Lines(data)
+    u, line_no, lengths = lines.select((b"ATOM", b"HETATM"))
     if len(u) == 0:
         raise InputFileError(f"{path}: no ATOM/HETATM records (not a PDB file, or empty)")
     keep = line_no
-    model_rec, model_lines, _ = _records(data, (b"MODEL ",))
+    _, model_lines, _ = lines.select((b"MODEL ",))
     model_starts = model_lines.tolist()
     short = np.flatnonzero(lengths < 54)
     if len(short):
@@ -214,13 +231,13 @@ def parse_pdb(data: bytes, path="<pdb>") -> _Sites:
     except ValueError:
         # hybrid-36 or garbage: keep going with sequential numbers rather than fail
         res_num = np.array([int(x) if x.strip().lstrip(b"-").isdigit() else 0 for x in resnum_raw], np.int32)
-    serial_raw = np.char.strip(np.ascontiguousarray(u[:, 6:11]).view("S5").ravel())
+    serial_raw = np.ascontiguousarray(u[:, 6:11]).view("S5").ravel()
     try:
         serial = serial_raw.astype(np.int64).astype(np.int32)
     except ValueError:
         serial = np.arange(1, len(u) + 1, dtype=np.int32)
     name = _col(u, 12, 16)
-    element = np.char.upper(_col(u, 76, 78))
+    element = _col(u, 76, 78, upper=True)
     missing = element == ""
     if missing.any():
         element[missing] = _element_from_name(name[missing], np.char.strip(_col(u, 12, 14)[missing]))
@@ -228,7 +245,7 @@ def parse_pdb(data: bytes, path="<pdb>") -> _Sites:
     if model_starts:
         # atoms before the first MODEL record (rare) count as model 1 too
         model = np.maximum(np.searchsorted(np.asarray(model_starts), np.asarray(keep)) - 1, 0).astype(np.int32)
-    conect_rec, _, _ = _records(data, (b"CONECT",))
+    conect_rec, _, _ = lines.select((b"CONECT",))
     conect = _parse_conect(conect_rec)
     return _Sites(
         record=np.where(u[:, 0] == ord("H"), "HETATM", "ATOM"),
@@ -249,13 +266,21 @@ def parse_pdb(data: bytes, path="<pdb>") -> _Sites:
 
 def _parse_conect(rec: np.ndarray) -> np.ndarray:
     """(M, 2) serial pairs from CONECT records (columns 7-31: atom, then up to four partners)."""
-    pairs = []
-    for r in rec:
-        ln = r.tobytes()
-        nums = [int(ln[i : i + 5]) for i in range(6, 31, 5) if ln[i : i + 5].strip().isdigit()]
-        if len(nums) > 1:
-            pairs.extend((nums[0], n) for n in nums[1:])
-    return np.array(pairs, np.int64).reshape(-1, 2)
+    if len(rec) == 0:
+        return np.zeros((0, 2), np.int64)
+    cols = []
+    for i in range(6, 31, 5):
+        f = rec[:, i : i + 5]
+        blank = (f == 32).all(1)
+        raw = np.where(blank[:, None], np.uint8(48), f).copy().view("S5").ravel()
+        try:
+            v = raw.astype(np.int64)
+        except ValueError:  # unusual layout: parse field by field
+            v = np.array([int(x) if x.strip().isdigit() else 0 for x in raw], np.int64)
+        cols.append(np.where(blank, -1, v))
+    c = np.stack(cols, 1)
+    pairs = np.stack([np.repeat(c[:, 0], 4), c[:, 1:].ravel()], 1)
+    return pairs[(pairs >= 0).all(1)]
 
 
 def _element_from_name(name: np.ndarray, first2: np.ndarray) -> np.ndarray:
@@ -350,7 +375,7 @@ def parse_structure(path: str | os.PathLike, data: bytes | None = None) -> _Site
 # --------------------------------------------------------------------------------- cleaning
 def _clean(sites: _Sites, model: int | None, path) -> _Sites:
     """One model, one conformer per residue, no hydrogens, no waters."""
-    if len(np.unique(sites.model)) > 1:
+    if len(sites.model) and sites.model.max() > 0:
         m = 0 if model is None else int(model) - 1
         if m not in set(sites.model.tolist()):
             raise InputFileError(f"{path}: model {model} not present ({len(np.unique(sites.model))} models)")
@@ -372,9 +397,9 @@ def _clean(sites: _Sites, model: int | None, path) -> _Sites:
         sites = sites.take(keep)
     # duplicated atom sites without altloc labels (some protonation tools write both conformers
     # that way): keep the first occurrence, as gemmi does
-    key = np.char.add(np.char.add(np.char.add(sites.chain, "|"), np.char.add(sites.res_num.astype(str), sites.icode)),
-                      np.char.add(np.char.add("|", sites.res_name), np.char.add("|", sites.name)))
-    _, first = np.unique(key, return_index=True)
+    rid, _ = _residue_index(sites)
+    _, name_code = np.unique(sites.name, return_inverse=True)
+    _, first = np.unique(rid.astype(np.int64) * (name_code.max() + 1) + name_code, return_index=True)
     if len(first) < len(sites):
         sites = sites.take(np.sort(first))
     if len(sites) == 0:
