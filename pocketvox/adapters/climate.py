@@ -34,6 +34,10 @@ from pocketvox.errors import InputFileError, PocketvoxError
 G = 9.80665
 #: Ratio of the gas constants of dry air and water vapour, Rd/Rv (dimensionless).
 EPSILON = 0.622
+#: Gas constant of dry air, J kg-1 K-1 (WMO; Wallace & Hobbs 2006, Atmospheric Science, ch. 3).
+R_DRY = 287.04
+#: Virtual-temperature coefficient Rv/Rd - 1: Tv = T (1 + 0.608 q) (Wallace & Hobbs 2006, eq. 3.59).
+TV_COEF = 0.608
 
 
 @dataclass(frozen=True)
@@ -246,20 +250,43 @@ def column_integral_np(q: np.ndarray, dp: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------- features
 
 
+def hypsometric_humidity(t_k: np.ndarray, gh_gpm: np.ndarray, levels_hpa) -> np.ndarray:
+    """Humidity implied by the thickness between levels (kg/kg), (L, Y, X).
+
+    The hypsometric equation gives the layer's mean virtual temperature from its thickness,
+    Tv = g Δz / (Rd ln(p_lower / p_upper)); moist air is lighter, so Tv exceeds the layer's mean T by
+    0.608 q T. Hence q ≈ (Tv / T - 1) / 0.608 for the layer between level l and l+1, assigned to
+    level l (the top level repeats the layer below it). Noisy (heights are stored to ~1 gpm) but
+    independent of the season: this is how the network can see humidity without a humidity input.
+    """
+    lev = np.asarray(levels_hpa, dtype=np.float64)
+    t = np.asarray(t_k, dtype=np.float64)
+    dz = np.asarray(gh_gpm, dtype=np.float64)[1:] - np.asarray(gh_gpm, dtype=np.float64)[:-1]
+    tv = dz * G / (R_DRY * np.log(lev[:-1] / lev[1:]))[:, None, None]
+    q = (tv / (0.5 * (t[1:] + t[:-1])) - 1.0) / TV_COEF
+    return np.concatenate([q, q[-1:]])
+
+
 def column_features(f: ClimateFields) -> tuple[np.ndarray, np.ndarray]:
     """Model inputs and layer thicknesses.
 
-    Returns x (C, L, Y, X) float32 with channels ``t, gh, u, log q_sat`` (raw physical units; the
-    network standardises them with training statistics) and dp (L, Y, X) float32 in Pa.
+    Returns x (C, L, Y, X) float32 with channels :data:`CHANNEL_NAMES` — t, gh, u (raw units), the
+    hypsometric humidity estimate q_hyp (kg/kg, :func:`hypsometric_humidity`), its ratio to
+    saturation rh_hyp (clipped to [-1, 2]), and log q_sat (last; the network standardises all but
+    uses the raw last channel for q = r · q_sat) — and dp (L, Y, X) float32 in Pa.
     """
     p = f.levels_hpa[:, None, None] * 100.0
-    qs = saturation_q(f.fields["t"].astype(np.float64), p)
-    x = np.stack([f.fields[v] for v in INPUT_VARIABLES] + [np.log(qs).astype(np.float32)])
+    t = f.fields["t"].astype(np.float64)
+    qs = saturation_q(t, p)
+    qh = hypsometric_humidity(t, f.fields["gh"], f.levels_hpa)
+    x = np.stack([f.fields[v] for v in INPUT_VARIABLES]
+                 + [qh.astype(np.float32), np.clip(qh / qs, -1, 2).astype(np.float32),
+                    np.log(qs).astype(np.float32)])
     dp = layer_thickness(f.levels_hpa, f.sp_pa).astype(np.float32)
     return x.astype(np.float32), dp
 
 
-CHANNEL_NAMES = (*INPUT_VARIABLES, "log_qsat")
+CHANNEL_NAMES = (*INPUT_VARIABLES, "q_hyp", "rh_hyp", "log_qsat")
 
 
 def linear_baseline_features(x: np.ndarray, dp: np.ndarray) -> np.ndarray:
