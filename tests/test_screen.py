@@ -470,3 +470,35 @@ def test_mol2_library(tmp_path):
     ph = b.pt_bits[b.pt_pose == 0]
     assert int(((ph & HYDROPHOBIC) != 0).sum()) == 5 and int((ph == RING).sum()) == 1
     assert int(((ph & DONOR) != 0).sum()) == 1
+
+
+def test_array_typer_agrees_with_rdkit_smarts(shared_dir):
+    """The chunk-level V2000 typer against RDKit aromaticity + the SMARTS of FEATURE_SMARTS."""
+    from rdkit import Chem
+
+    from pocketvox.apps import screen_read as sr
+
+    path = shared_dir / "data" / "screening" / "dekois_ache" / "poses.sdf.gz"
+    chunk = next(iter_chunks([path], 300))
+    raw, _ = sr._split_records(chunk.data, "sdf")
+    items, ref = [], []
+    for i, r in enumerate(raw):
+        text = r.decode()
+        m = Chem.MolFromMolBlock(text, sanitize=False, removeHs=False)
+        ref.append(sr._type_mol(Chem.Mol(m), None, None))
+        lines = text.split("\n")
+        na, _, atom_lines = sr._v2000_topology_key(lines)
+        nb = int(lines[3][3:6])
+        Chem.FastFindRings(m)
+        charges = sr._charges_v2000(lines, atom_lines, 4 + na + nb)
+        items.append(sr._Pending(i, m, [s[31:34] for s in atom_lines], charges,
+                                 lines[4 + na:4 + na + nb], m.GetRingInfo().AtomRings(), None))
+    got = sr._type_v2000_batch(items)
+    n_atoms = sum(len(t.atom_bits) for t in ref)
+    for feat in ("donor", "acceptor", "hydrophobic", "positive", "negative", "halogen"):
+        bit = sr.FEATURE_BITS[feat]
+        diff = sum(int((((g.atom_bits & bit) != 0) != ((t.atom_bits & bit) != 0)).sum()) for g, t in zip(got, ref))
+        assert diff <= 0.002 * n_atoms, (feat, diff)
+    rings_ref = sum(len(t.rings) for t in ref)
+    sym = sum(len(set(map(frozenset, g.rings)) ^ set(map(frozenset, t.rings))) for g, t in zip(got, ref))
+    assert rings_ref > 500 and sym <= 0.03 * rings_ref

@@ -446,6 +446,188 @@ def _mol2_title(text: str) -> str:
     return lines[1].strip() if len(lines) > 1 else ""
 
 
+@dataclass
+class _Pending:
+    """A V2000 record whose typing is computed with the rest of its chunk."""
+
+    row: int
+    mol: object
+    syms: list
+    charges: np.ndarray
+    bonds: list  # first 9 characters of each bond line
+    rings: tuple
+    key: tuple | None
+
+
+#: Default valence by atomic number (implicit-H model of the V2000 typer); 0 = no implicit H.
+_DEFAULT_VALENCE = np.zeros(119, np.int16)
+_DEFAULT_VALENCE[[1, 5, 6, 7, 8, 9, 14, 15, 16, 17, 34, 35, 53]] = [1, 3, 4, 3, 2, 1, 4, 3, 2, 1, 2, 1, 1]
+_CHARGE_ADDS = np.zeros(119, bool)  # N+, O+ gain a bond; N-, O- lose one
+_CHARGE_ADDS[[7, 8, 15, 16, 34]] = True
+_CHARGE_SUBS = np.zeros(119, bool)  # C+, C-, B: one bond fewer either way
+_CHARGE_SUBS[[5, 6, 14]] = True
+
+
+def _charges_v2000(lines: list[str], atom_lines: list[str], start: int) -> np.ndarray:
+    """Formal charges: ``M  CHG`` lines when present (they supersede the atom block), else the atom
+    block's charge codes (1..7 -> +3, +2, +1, 0, -1, -2, -3)."""
+    na = len(atom_lines)
+    out = np.zeros(na, np.int8)
+    found = False
+    for line in lines[start:]:
+        if line.startswith("M  CHG"):
+            found = True
+            f = line.split()[3:]
+            for a, v in zip(f[0::2], f[1::2]):
+                k = int(a) - 1
+                if 0 <= k < na:
+                    out[k] = int(v)
+        elif line.startswith("M  END"):
+            break
+    if not found:
+        codes = "".join(s[36:39] for s in atom_lines)
+        if codes.strip("0 "):
+            c = np.array([int(s[36:39] or 0) if s[36:39].strip() else 0 for s in atom_lines])
+            out = np.where((c >= 1) & (c <= 7), 4 - c, 0).astype(np.int8)
+    return out
+
+
+def _type_v2000_batch(items: list[_Pending]) -> list[_Topology | None]:
+    """Type the atoms of many V2000 molecules at once from their text (elements, charges, bond
+    table) and RDKit's ring list; one array pass over all atoms and bonds of the chunk.
+
+    Rules are those of :data:`FEATURE_SMARTS`, evaluated with bincounts over the bond graph.
+    Aromatic rings (RDKit's ring list, Hückel count on the Kekulé structure): a 5- or 6-ring is
+    aromatic when every member brings pi electrons — 1 for a double bond in the ring or to a fused
+    ring atom, 2 for a lone pair (N/P with three connections, O/S/Se with two, C-/N-), 0 for C+ or
+    an exocyclic C=X — and they sum to 4n + 2; rings of SDF aromatic bonds (type 4) are aromatic.
+    Returns None for a molecule whose bond table is malformed (the caller types it with RDKit
+    SMARTS instead).
+    """
+    if not items:
+        return []
+    na = np.array([len(it.syms) for it in items], np.int64)
+    nb = np.array([len(it.bonds) for it in items], np.int64)
+    aoff = np.r_[0, np.cumsum(na)[:-1]]
+    N = int(na.sum())
+    z = np.clip(_z_from_symbols([s for it in items for s in it.syms]), 0, 118)
+    chg = np.concatenate([it.charges for it in items]).astype(np.int16)
+    btxt = "".join(b.ljust(9)[:9] for it in items for b in it.bonds).encode("ascii", "replace")
+    raw = np.frombuffer(btxt, np.uint8).reshape(-1, 9).astype(np.int64)
+    digit = (raw >= 48) & (raw <= 57)
+    d = np.where(digit, raw - 48, 0)
+    cols = d.reshape(-1, 3, 3) @ np.array([100, 10, 1])
+    okchar = (digit | (raw == 32)).all(1)
+    mol_of_bond = np.repeat(np.arange(len(items)), nb)
+    a_loc, b_loc, order = cols[:, 0] - 1, cols[:, 1] - 1, cols[:, 2]
+    valid = okchar & (a_loc >= 0) & (b_loc >= 0) & (a_loc < na[mol_of_bond]) & (b_loc < na[mol_of_bond]) \
+        & (a_loc != b_loc) & (order >= 1) & (order <= 4)
+    bad_mol = np.zeros(len(items), bool)
+    bad_mol[mol_of_bond[~valid]] = True
+    a = np.where(valid, a_loc + aoff[mol_of_bond], 0)
+    b = np.where(valid, b_loc + aoff[mol_of_bond], 0)
+    a, b, order = a[valid], b[valid], order[valid]
+
+    # aromatic rings: ring edges looked up by a pair key
+    key = np.minimum(a, b) * N + np.maximum(a, b)
+    korder = np.argsort(key)
+    skey, sorder = key[korder], order[korder]
+    ring_list = [(m, tuple(int(x) + int(aoff[m]) for x in r)) for m, it in enumerate(items) for r in it.rings
+                 if 5 <= len(r) <= 8]
+    in_ring = np.zeros(N, bool)
+    for _, r in ring_list:
+        in_ring[list(r)] = True
+    ring_nb = in_ring[b], in_ring[a]
+    dbl = order == 2
+    aro_t = order == 4
+    # double (or aromatic-type) bond to a ring atom / to a non-ring atom, per atom
+    to_ring = np.bincount(a, (dbl | aro_t) & ring_nb[0], N) + np.bincount(b, (dbl | aro_t) & ring_nb[1], N)
+    exo = np.bincount(a, dbl & ~ring_nb[0], N) + np.bincount(b, dbl & ~ring_nb[1], N)
+    # hydrogen counts (explicit neighbours + implicit from a default-valence model)
+    H = z == 1
+    bval = np.where(order == 4, 1.5, order.astype(np.float64))
+    explicit_val = np.floor(np.bincount(a, bval, N) + np.bincount(b, bval, N) + 1e-6)
+    dv = _DEFAULT_VALENCE[z].astype(np.int64)
+    dv = np.where(_CHARGE_ADDS[z], dv + chg, np.where(_CHARGE_SUBS[z], dv - np.abs(chg), dv))
+    implicit = np.where(_DEFAULT_VALENCE[z] > 0, np.maximum(0, dv - explicit_val), 0)
+    nH = np.bincount(a, H[b], N) + np.bincount(b, H[a], N)
+    totH = nH + implicit
+    heavy_deg = np.bincount(a, ~H[b], N) + np.bincount(b, ~H[a], N)
+    X = heavy_deg + totH
+
+    X0 = X
+    deg0 = np.bincount(a, np.ones(len(a)), N) + np.bincount(b, np.ones(len(b)), N)
+
+    aromatic = np.zeros(N, bool)
+    arom_rings: list[list] = [[] for _ in items]
+    arom_bond = np.zeros(len(key), bool)
+    if ring_list and len(skey):
+        R = len(ring_list)
+        L = np.array([len(r) for _, r in ring_list])
+        mem = np.full((R, 8), -1, np.int64)
+        for j, (_, r) in enumerate(ring_list):
+            mem[j, : len(r)] = r
+        valid_m = mem >= 0
+        nxt = mem[np.arange(R)[:, None], (np.arange(8)[None, :] + 1) % L[:, None]]
+        m0 = np.where(valid_m, mem, 0)
+        e = np.minimum(m0, np.where(valid_m, nxt, 0)) * N + np.maximum(m0, np.where(valid_m, nxt, 0))
+        pos = np.minimum(np.searchsorted(skey, e), len(skey) - 1)
+        found = (skey[pos] == e) | ~valid_m
+        eo = np.where(valid_m, sorder[pos], 4)
+        # Hückel count per ring: pi electrons each member brings
+        prev_eo = eo[np.arange(R)[:, None], (np.arange(8)[None, :] - 1) % L[:, None]]
+        in_dbl = ((eo == 2) | (prev_eo == 2)) & valid_m
+        fused_dbl = (to_ring[m0] > 0) & ~in_dbl
+        exo_dbl = exo[m0] > 0
+        zc, cc = z[m0], chg[m0]
+        lone_pair = (((zc == 7) | (zc == 15)) & (X0[m0] == 3) & (cc == 0)) \
+            | (np.isin(zc, (8, 16, 34)) & (cc == 0) & (deg0[m0] == 2)) | (((zc == 6) | (zc == 7)) & (cc == -1))
+        empty = ((zc == 6) & (cc == 1)) | exo_dbl
+        e_pi = np.where(in_dbl | fused_dbl, 1, np.where(lone_pair, 2, 0))
+        ok_atom = in_dbl | fused_dbl | lone_pair | empty | ~valid_m
+        n_e = np.where(valid_m, e_pi, 0).sum(1)
+        arom = found.all(1) & ((eo == 4).all(1) | (ok_atom.all(1) & ((L == 5) | (L == 6)) & (n_e % 4 == 2)))
+        aromatic[mem[arom][valid_m[arom]]] = True
+        arom_bond = np.isin(key, e[arom][valid_m[arom]])
+        for j in np.flatnonzero(arom):
+            mi, r = ring_list[j]
+            arom_rings[mi].append(tuple(x - int(aoff[mi]) for x in r))
+
+    # directed edges for neighbour rules
+    src, dst = np.r_[a, b], np.r_[b, a]
+    so = np.r_[order, order]
+    sab = np.r_[arom_bond, arom_bond]
+    single = (so == 1) & ~sab
+    double = (so == 2) & ~sab
+    dbl_osn = np.bincount(src, double & np.isin(z[dst], (7, 8, 16)), N) > 0  # X=O, X=S, X=N
+    nh_single = np.bincount(src, single & (z[dst] == 7) & (totH[dst] > 0), N) > 0
+    amide_n = np.bincount(src, single & np.isin(z[dst], (6, 15, 16)) & dbl_osn[dst], N) > 0
+    n_to_arom = np.bincount(src, single & aromatic[dst], N) > 0
+    amidine_imine = np.bincount(src, double & (z[dst] == 6) & nh_single[dst], N) > 0
+    non_ch_nbr = np.bincount(src, ~np.isin(z[dst], (1, 6)), N) > 0
+
+    isN, isO = z == 7, z == 8
+    donor = (isN | isO) & (totH > 0)
+    acceptor = (isO & ((chg == 0) | (chg == -1))) | (
+        isN & (chg == 0) & (((X <= 2) & ~amidine_imine) | ((X == 3) & ~aromatic & ~amide_n & ~n_to_arom)))
+    bits = np.zeros(N, np.uint8)
+    bits[donor] |= DONOR
+    bits[acceptor] |= ACCEPTOR
+    bits[(z == 6) & ~non_ch_nbr] |= HYDROPHOBIC
+    bits[chg > 0] |= POSITIVE
+    bits[chg < 0] |= NEGATIVE
+    bits |= _HALOGEN_BITS[z]
+    rad = _radius_table()[z]
+    out: list[_Topology | None] = []
+    for m, it in enumerate(items):
+        if bad_mol[m]:
+            out.append(None)
+            continue
+        sl = slice(int(aoff[m]), int(aoff[m] + na[m]))
+        out.append(_Topology(bits[sl], arom_rings[m], ~H[sl], rad[sl], it.key))
+    return out
+
+
 def type_chunk(chunk: Chunk, keep_tags: bool = False) -> PoseBatch:
     """Parse and type every record of ``chunk`` (see module docstring); failures are kept per row.
 
@@ -472,9 +654,11 @@ def type_chunk(chunk: Chunk, keep_tags: bool = False) -> PoseBatch:
 
     index = np.arange(chunk.start, chunk.start + P, dtype=np.int64)
     names, ok, errors, tags = [], np.zeros(P, bool), {}, ([] if keep_tags else None)
-    xyz_l, bits_l, heavy_l, rad_l, pose_l, ring_l = [], [], [], [], [], []
-    offset = 0
-    prev: _Topology | None = None
+    # pass 1: per record, parse and decide: error, reuse of the previous topology, or new topology
+    rows: list = []  # (row, xyz, topology or index into pending)
+    pending: list[_Pending] = []
+    prev = None  # _Topology, or ("pending", k), of the previous record
+    prev_key = None
     for i, rec in enumerate(records):
         if sdf:
             nl = rec.find("\n")
@@ -488,35 +672,70 @@ def type_chunk(chunk: Chunk, keep_tags: bool = False) -> PoseBatch:
             errors[i] = "empty record"
             prev = None
             continue
-        topo = xyz = None
-        key_info = _v2000_topology_key(rec.split("\n")) if sdf else None
+        lines = rec.split("\n") if sdf else None
+        key_info = _v2000_topology_key(lines) if sdf else None
         key = None if key_info is None or not title else (title, key_info[0], key_info[1])
-        if key is not None and prev is not None and key == prev.key:
+        if key is not None and prev is not None and key == prev_key:
             try:
-                xyz = _v2000_coords(key_info[2])
-                topo = prev
+                rows.append((i, _v2000_coords(key_info[2]), prev))
+                continue
             except ValueError:
-                topo = None
-        if topo is None:
-            if sdf:
-                mol = mols[i]
-            else:
-                mol = Chem.MolFromMol2Block(rec, sanitize=False, removeHs=False)
-                reason = _LOG.last("RDKit cannot parse the record") if mol is None else ""
-            if mol is None or mol.GetNumAtoms() == 0 or mol.GetNumConformers() == 0:
-                errors[i] = ("no atoms" if mol is not None else
-                             (mols.reasons.get(i, "RDKit cannot parse the record") if sdf else reason))
-                prev = None
-                continue
-            z = None if key_info is None else _z_from_symbols([s[31:34] for s in key_info[2]])
+                pass
+        if sdf:
+            mol = mols[i]
+        else:
+            mol = Chem.MolFromMol2Block(rec, sanitize=False, removeHs=False)
+            reason = _LOG.last("RDKit cannot parse the record") if mol is None else ""
+        if mol is None or mol.GetNumAtoms() == 0 or mol.GetNumConformers() == 0:
+            errors[i] = ("no atoms" if mol is not None else
+                         (mols.reasons.get(i, "RDKit cannot parse the record") if sdf else reason))
+            prev = None
+            continue
+        xyz = mol.GetConformer().GetPositions()
+        if key_info is not None and key_info[0] == mol.GetNumAtoms():
+            Chem.FastFindRings(mol)
+            na = key_info[0]
+            nb = int(lines[3][3:6])
             try:
-                topo = _type_mol(mol, z, key)
-            except Exception as e:  # noqa: BLE001 - RDKit raises many types for broken graphs
-                errors[i] = f"RDKit cannot type the molecule ({type(e).__name__}: {e})"
-                prev = None
+                charges = _charges_v2000(lines, key_info[2], 4 + na + nb)
+            except ValueError:
+                charges = None
+            if charges is not None:
+                pending.append(_Pending(i, mol, [s[31:34] for s in key_info[2]], charges,
+                                        lines[4 + na:4 + na + nb], mol.GetRingInfo().AtomRings(), key))
+                prev, prev_key = ("pending", len(pending) - 1), key
+                rows.append((i, xyz, prev))
                 continue
-            xyz = mol.GetConformer().GetPositions()
-        prev = topo
+        try:
+            topo = _type_mol(mol, None, key)
+        except Exception as e:  # noqa: BLE001 - RDKit raises many types for broken graphs
+            errors[i] = f"RDKit cannot type the molecule ({type(e).__name__}: {e})"
+            prev = None
+            continue
+        prev, prev_key = topo, key
+        rows.append((i, xyz, topo))
+
+    # pass 2: type all new V2000 topologies of the chunk in one array pass
+    typed = _type_v2000_batch(pending)
+    for k, t in enumerate(typed):
+        if t is None:  # malformed bond table for the array typer: RDKit SMARTS instead
+            it = pending[k]
+            try:
+                typed[k] = _type_mol(it.mol, None, it.key)
+            except Exception as e:  # noqa: BLE001
+                errors[it.row] = f"RDKit cannot type the molecule ({type(e).__name__}: {e})"
+
+    # pass 3: assemble flat arrays
+    xyz_l, bits_l, heavy_l, rad_l, pose_l, ring_l = [], [], [], [], [], []
+    offset = 0
+    for i, xyz, topo in rows:
+        if isinstance(topo, tuple):
+            topo = typed[topo[1]]
+            if topo is None:
+                continue
+        if len(xyz) != len(topo.atom_bits):
+            errors[i] = "atom count differs from the molecule's first pose"
+            continue
         ok[i] = True
         n = len(xyz)
         xyz_l.append(xyz)
