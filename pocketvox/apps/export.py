@@ -70,7 +70,7 @@ def molecular_samples(folder, meta: dict, split: str | None = "train", limit: in
 
     from pocketvox.apps.explain import ExplainModel
     from pocketvox.cli.common import report_item_error
-    from pocketvox.grid.labels import label_arrays, label_grid
+    from pocketvox.grid.labels import LabelParams, label_arrays, label_grid
     from pocketvox.interactions import profile
     from pocketvox.structure.io import load_complex
 
@@ -78,6 +78,8 @@ def molecular_samples(folder, meta: dict, split: str | None = "train", limit: in
         config = None
 
     m = ExplainModel.from_net(_Net(), meta)
+    radius = ((meta.get("adapter_meta") or {}).get("options") or {}).get("label_radius")
+    label_params = LabelParams(float(radius)) if radius else None
     classes = m.class_names
     has_lig = any(n.startswith("ligand") for n in m.channel_names)
     ids = complex_ids(folder, split)
@@ -103,7 +105,7 @@ def molecular_samples(folder, meta: dict, split: str | None = "train", limit: in
         mode = "pocket" if (has_lig and n % 2 == 1) else "complex"
         x = m.features(cpx.protein, cpx.ligand, spec, mode)
         pts, memb = label_arrays(inter, classes)
-        y = torch.from_numpy(label_grid(pts, memb, spec).astype(np.float32))[None]
+        y = torch.from_numpy(label_grid(pts, memb, spec, label_params).astype(np.float32))[None]
         n += 1
         yield {"inputs": x, "targets": y, "key": f"{cid}:{mode}"}
 
