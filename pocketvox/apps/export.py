@@ -205,5 +205,6 @@ def export_model(model, out, prune: float | None = None, quantize: str | None = 
     meta["compression"] = comp
     path = save_checkpoint({"model": net.state_dict(), "meta": meta}, out)
     # the file must load back the way every consumer loads it
-    C.model_from_checkpoint(load_checkpoint(path))
+    with C._quiet():
+        C.model_from_checkpoint(load_checkpoint(path))
     return {**comp, "file": str(path), "bytes": Path(path).stat().st_size, "source_bytes": Path(model).stat().st_size}

@@ -27,9 +27,11 @@ U-Net has none, so it would change nothing.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import time
+import warnings
 from collections.abc import Iterable
 
 import torch
@@ -46,7 +48,9 @@ def channel_widths(model: nn.Module) -> dict[str, list[int]]:
     """``{module name: [in_channels, out_channels]}`` for every (transposed) convolution."""
     out = {}
     for name, m in _float_net(model).named_modules():
-        if isinstance(m, (nn.Conv3d, nn.ConvTranspose3d)):
+        # float, fused and quantised 3D convolutions all carry in/out channels and a 3D kernel
+        ks = getattr(m, "kernel_size", None)
+        if hasattr(m, "in_channels") and hasattr(m, "out_channels") and isinstance(ks, tuple) and len(ks) == 3:
             out[name] = [int(m.in_channels), int(m.out_channels)]
     return out
 
@@ -245,7 +249,7 @@ def fine_tune(model: nn.Module, batches: Iterable[dict], steps: int, loss_fn=Non
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         sched.step()
-        losses.append(float(loss))
+        losses.append(float(loss.detach()))
         if bar is not None:
             bar.update(1)
             bar.set_postfix(loss=f"{losses[-1]:.4f}")
@@ -310,6 +314,16 @@ def default_engine() -> str:
     raise RuntimeError(f"no int8 engine among {QUANT_ENGINES} in this torch build (has {have})")
 
 
+@contextlib.contextmanager
+def _quiet():
+    """torch.ao eager quantisation warns on every call that it is deprecated in favour of torchao (it
+    still ships and works in torch 2.13; see docs/explain_deploy.md): keep users' output clean."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
+        warnings.filterwarnings("ignore", message=".*(quantiz|reduce_range|TypedStorage).*", category=UserWarning)
+        yield
+
+
 def _prepare_int8(model: UNet3D, engine: str) -> QuantizableUNet:
     """Wrap, fuse and attach observers (the model in eval mode; copied)."""
     import torch.ao.quantization as tq
@@ -339,17 +353,18 @@ def quantize_int8(model: UNet3D, calibration: Iterable[torch.Tensor], engine: st
     import torch.ao.quantization as tq
 
     engine = engine or default_engine()
-    q = _prepare_int8(model, engine)
-    n = 0
-    with torch.no_grad():
-        for x in calibration:
-            q(x.float().cpu())
-            n += 1
-            if max_batches and n >= max_batches:
-                break
-    if n == 0:
-        raise ValueError("int8 calibration needs at least one input batch")
-    tq.convert(q, inplace=True)
+    with _quiet():
+        q = _prepare_int8(model, engine)
+        n = 0
+        with torch.no_grad():
+            for x in calibration:
+                q(x.float().cpu())
+                n += 1
+                if max_batches and n >= max_batches:
+                    break
+        if n == 0:
+            raise ValueError("int8 calibration needs at least one input batch")
+        tq.convert(q, inplace=True)
     return q
 
 
@@ -357,11 +372,12 @@ def int8_skeleton(config: UNetConfig | dict, widths: dict, engine: str) -> Quant
     """An empty converted int8 model of the given architecture, ready for ``load_state_dict``."""
     import torch.ao.quantization as tq
 
-    q = _prepare_int8(resize_unet(config, widths).eval(), engine)
-    with torch.no_grad():  # observers need one pass before convert can compute (dummy) qparams
-        c = q.net.config.in_channels
-        q(torch.zeros(1, c, q.multiple, q.multiple, q.multiple))
-    tq.convert(q, inplace=True)
+    with _quiet():
+        q = _prepare_int8(resize_unet(config, widths).eval(), engine)
+        with torch.no_grad():  # observers need one pass before convert can compute (dummy) qparams
+            c = q.net.config.in_channels
+            q(torch.zeros(1, c, q.multiple, q.multiple, q.multiple))
+        tq.convert(q, inplace=True)
     return q
 
 
@@ -386,7 +402,8 @@ def model_from_checkpoint(ckpt: dict) -> nn.Module:
             if engine not in torch.backends.quantized.supported_engines:
                 engine = default_engine()
             q = int8_skeleton(cfg, comp["widths"], engine)
-            q.load_state_dict(ckpt["model"])
+            with _quiet():
+                q.load_state_dict(ckpt["model"])
             return q.eval()
         return unet_from_state(cfg, ckpt["model"]).eval()
     except (RuntimeError, KeyError, ValueError, TypeError) as e:
@@ -399,8 +416,9 @@ def load_model(path, device: str | torch.device = "cpu") -> tuple[nn.Module, dic
     int8 models stay on CPU whatever ``device`` says (the quantised kernels are CPU kernels)."""
     from pocketvox.volume.io import load_checkpoint
 
-    ck = load_checkpoint(path)
-    m = model_from_checkpoint(ck)
+    with _quiet():
+        ck = load_checkpoint(path)
+        m = model_from_checkpoint(ck)
     if not is_quantized(m):
         m = m.to(device)
     return m, ck["meta"]
