@@ -240,7 +240,7 @@ def _write_shard(jd: Path, shard: dict):
 
 
 # ------------------------------------------------------------------------------------ the run
-def run_screen(maps: PocketMaps | None, libraries, out, *, batch_size: int = 256, jobs: int = 1,
+def run_screen(maps: PocketMaps | None, libraries, out, *, batch_size: int = 1000, jobs: int = 1,
                device: str = "cpu", ray_address: str | None = None, keep_tags: bool = False,
                resume: bool = False, params: ScoreParams | None = None, progress: bool = True,
                maps_factory=None, max_chunks: int | None = None) -> ScreenSummary:

@@ -254,7 +254,7 @@ class _Topology:
     """Typing of one molecule graph, reused by its later poses (coordinates change, typing does not)."""
 
     atom_bits: np.ndarray  # (N,) uint8
-    rings: list  # aromatic rings, tuples of atom indices
+    rings: np.ndarray  # (R, 8) int64 aromatic ring members (atom indices), padded with -1
     heavy: np.ndarray  # (N,) bool
     radius: np.ndarray  # (N,) float32
     key: tuple | None  # (title, n_atoms, elements + bond block) for V2000 records
@@ -367,14 +367,21 @@ def _type_mol(mol, z: np.ndarray | None, key) -> _Topology:
         bits[i] |= POSITIVE if mol.GetAtomWithIdx(i).GetFormalCharge() > 0 else NEGATIVE
     zc = np.clip(z, 0, 118)
     bits |= _HALOGEN_BITS[zc]
-    rings = []
+    rings: list = []
     ring_atoms = mol.GetRingInfo().AtomRings()
     if ring_atoms:
         arom = np.zeros(n, bool)
         hits = [t[0] for t in mol.GetSubstructMatches(pats["aromatic"], uniquify=False, maxMatches=100000)]
         arom[hits] = True
         rings = [r for r in ring_atoms if 5 <= len(r) <= 8 and arom[list(r)].all()]
-    return _Topology(bits, rings, z != 1, _radius_table()[zc], key)
+    return _Topology(bits, _pad_rings(rings), z != 1, _radius_table()[zc], key)
+
+
+def _pad_rings(rings) -> np.ndarray:
+    out = np.full((len(rings), 8), -1, np.int64)
+    for j, r in enumerate(rings):
+        out[j, : len(r)] = r
+    return out
 
 
 def _v2000_topology_key(lines: list[str]):
@@ -452,11 +459,40 @@ class _Pending:
 
     row: int
     mol: object
-    syms: list
-    charges: np.ndarray
-    bonds: list  # first 9 characters of each bond line
-    rings: tuple
+    atom_lines: list  # the atom block's lines
+    bond_lines: list  # the bond block's lines
+    charges: np.ndarray | None  # from ``M  CHG`` lines; None: take the atom block's charge codes
     key: tuple | None
+
+
+def _columns(lines: list[str], spans) -> list[np.ndarray]:
+    """Fixed-width integer or text columns of many lines at once.
+
+    ``spans``: (start, end, kind) with kind 'i' (int, blank = 0) or 's' (bytes). One NumPy view when
+    every line has the same length (the usual case), padding per line otherwise.
+    """
+    if not lines:
+        return [np.zeros(0, np.int64) if k == "i" else np.zeros(0, "S1") for _, _, k in spans]
+    width = max(e for _, e, _ in spans)
+    L = len(lines[0])
+    blob = "\n".join(lines).encode("latin-1", "replace") + b"\n"
+    if L >= width and len(blob) == len(lines) * (L + 1):
+        arr = np.frombuffer(blob, np.uint8).reshape(len(lines), L + 1)
+        if not (arr[:, L] == 10).all():
+            arr = None
+    else:
+        arr = None
+    if arr is None:
+        blob = "".join(x.ljust(width)[:width] for x in lines).encode("latin-1", "replace")
+        arr = np.frombuffer(blob, np.uint8).reshape(len(lines), width)
+    out = []
+    for a0, a1, kind in spans:
+        col = np.ascontiguousarray(arr[:, a0:a1]).view(f"S{a1 - a0}").ravel()
+        if kind == "i":
+            blank = np.char.strip(col) == b""
+            col = np.where(blank, b"0", col).astype(np.int64)
+        out.append(col)
+    return out
 
 
 #: Default valence by atomic number (implicit-H model of the V2000 typer); 0 = no implicit H.
@@ -468,15 +504,13 @@ _CHARGE_SUBS = np.zeros(119, bool)  # C+, C-, B: one bond fewer either way
 _CHARGE_SUBS[[5, 6, 14]] = True
 
 
-def _charges_v2000(lines: list[str], atom_lines: list[str], start: int) -> np.ndarray:
-    """Formal charges: ``M  CHG`` lines when present (they supersede the atom block), else the atom
-    block's charge codes (1..7 -> +3, +2, +1, 0, -1, -2, -3)."""
-    na = len(atom_lines)
-    out = np.zeros(na, np.int8)
-    found = False
-    for line in lines[start:]:
+def _mchg(prop_lines: list[str], na: int) -> np.ndarray | None:
+    """Formal charges from ``M  CHG`` lines (they supersede the atom block), or None if none."""
+    out = None
+    for line in prop_lines:
         if line.startswith("M  CHG"):
-            found = True
+            if out is None:
+                out = np.zeros(na, np.int8)
             f = line.split()[3:]
             for a, v in zip(f[0::2], f[1::2]):
                 k = int(a) - 1
@@ -484,12 +518,58 @@ def _charges_v2000(lines: list[str], atom_lines: list[str], start: int) -> np.nd
                     out[k] = int(v)
         elif line.startswith("M  END"):
             break
-    if not found:
-        codes = "".join(s[36:39] for s in atom_lines)
-        if codes.strip("0 "):
-            c = np.array([int(s[36:39] or 0) if s[36:39].strip() else 0 for s in atom_lines])
-            out = np.where((c >= 1) & (c <= 7), 4 - c, 0).astype(np.int8)
     return out
+
+
+def _small_cycles(N: int, a: np.ndarray, b: np.ndarray, cand: np.ndarray, sizes=(5, 6)):
+    """All simple cycles of ``sizes`` atoms in the graph of bonds (a, b) between ``cand`` atoms.
+
+    Vectorised path growth: a path starts at its smallest atom and only grows to larger atoms, and a
+    cycle is kept in one direction (second atom < last atom), so each cycle is found once. Returns
+    ``(members (R, 8) int64 padded with -1, in cycle order, sorted by first atom; lengths (R,))``.
+    """
+    m = cand[a] & cand[b]
+    src, dst = np.r_[a[m], b[m]], np.r_[b[m], a[m]]
+    o = np.argsort(src, kind="stable")
+    src, dst = src[o], dst[o]
+    indptr = np.searchsorted(src, np.arange(N + 1))
+    paths = np.stack([src[dst > src], dst[dst > src]], 1)
+    found = []
+    for n in range(2, max(sizes) + 1):
+        if len(paths) == 0:
+            break
+        last = paths[:, -1]
+        deg = indptr[last + 1] - indptr[last]
+        rep = np.repeat(np.arange(len(paths)), deg)
+        pos = np.repeat(indptr[last] - np.cumsum(deg) + deg, deg) + np.arange(int(deg.sum()))
+        nbr = dst[pos]
+        P = paths[rep]
+        if n in sizes:
+            close = (nbr == P[:, 0]) & (P[:, 1] < P[:, -1])
+            if close.any():
+                c = np.full((int(close.sum()), 8), -1, np.int64)
+                c[:, :n] = P[close]
+                found.append(c)
+        if n == max(sizes):
+            break
+        grow = (nbr > P[:, 0]) & (P != nbr[:, None]).all(1)
+        paths = np.concatenate([P[grow], nbr[grow, None]], 1)
+    if not found:
+        return np.zeros((0, 8), np.int64), np.zeros(0, np.int64)
+    mem = np.concatenate(found)
+    mem = mem[np.argsort(mem[:, 0], kind="stable")]
+    return mem, (mem >= 0).sum(1)
+
+
+def _bond_columns_slow(lines):
+    n = len(lines)
+    ca, cb, co, ok = (np.zeros(n, np.int64) for _ in range(3)) + (np.ones(n, bool),)
+    for i, x in enumerate(lines):
+        try:
+            ca[i], cb[i], co[i] = int(x[0:3]), int(x[3:6]), int(x[6:9])
+        except ValueError:
+            ok[i] = False
+    return ca, cb, co, ok
 
 
 def _type_v2000_batch(items: list[_Pending]) -> list[_Topology | None]:
@@ -497,7 +577,8 @@ def _type_v2000_batch(items: list[_Pending]) -> list[_Topology | None]:
     table) and RDKit's ring list; one array pass over all atoms and bonds of the chunk.
 
     Rules are those of :data:`FEATURE_SMARTS`, evaluated with bincounts over the bond graph.
-    Aromatic rings (RDKit's ring list, Hückel count on the Kekulé structure): a 5- or 6-ring is
+    Aromatic rings (5/6-cycles of pi-capable atoms from :func:`_small_cycles`, Hückel count on the
+    Kekulé structure): a ring is
     aromatic when every member brings pi electrons — 1 for a double bond in the ring or to a fused
     ring atom, 2 for a lone pair (N/P with three connections, O/S/Se with two, C-/N-), 0 for C+ or
     an exocyclic C=X — and they sum to 4n + 2; rings of SDF aromatic bonds (type 4) are aromatic.
@@ -506,20 +587,25 @@ def _type_v2000_batch(items: list[_Pending]) -> list[_Topology | None]:
     """
     if not items:
         return []
-    na = np.array([len(it.syms) for it in items], np.int64)
-    nb = np.array([len(it.bonds) for it in items], np.int64)
+    na = np.array([len(it.atom_lines) for it in items], np.int64)
+    nb = np.array([len(it.bond_lines) for it in items], np.int64)
     aoff = np.r_[0, np.cumsum(na)[:-1]]
     N = int(na.sum())
-    z = np.clip(_z_from_symbols([s for it in items for s in it.syms]), 0, 118)
-    chg = np.concatenate([it.charges for it in items]).astype(np.int16)
-    btxt = "".join(b.ljust(9)[:9] for it in items for b in it.bonds).encode("ascii", "replace")
-    raw = np.frombuffer(btxt, np.uint8).reshape(-1, 9).astype(np.int64)
-    digit = (raw >= 48) & (raw <= 57)
-    d = np.where(digit, raw - 48, 0)
-    cols = d.reshape(-1, 3, 3) @ np.array([100, 10, 1])
-    okchar = (digit | (raw == 32)).all(1)
+    sym, code = _columns([x for it in items for x in it.atom_lines], [(31, 34, "s"), (36, 39, "i")])
+    usym, inv = np.unique(sym, return_inverse=True)
+    z = np.clip(_z_from_symbols([u.decode("latin-1") for u in usym]), 0, 118)[inv.reshape(-1)]
+    # M  CHG lines win; otherwise the atom block's codes 1..7 -> +3, +2, +1, 0, -1, -2, -3
+    chg = np.where((code >= 1) & (code <= 7), 4 - code, 0).astype(np.int16)
+    for m, it in enumerate(items):
+        if it.charges is not None:
+            chg[aoff[m]:aoff[m] + na[m]] = it.charges
+    try:
+        ca, cb, co = _columns([x for it in items for x in it.bond_lines], [(0, 3, "i"), (3, 6, "i"), (6, 9, "i")])
+        okchar = np.ones(len(ca), bool)
+    except ValueError:  # a non-numeric bond line somewhere: check line by line
+        ca, cb, co, okchar = _bond_columns_slow([x for it in items for x in it.bond_lines])
     mol_of_bond = np.repeat(np.arange(len(items)), nb)
-    a_loc, b_loc, order = cols[:, 0] - 1, cols[:, 1] - 1, cols[:, 2]
+    a_loc, b_loc, order = ca - 1, cb - 1, co
     valid = okchar & (a_loc >= 0) & (b_loc >= 0) & (a_loc < na[mol_of_bond]) & (b_loc < na[mol_of_bond]) \
         & (a_loc != b_loc) & (order >= 1) & (order <= 4)
     bad_mol = np.zeros(len(items), bool)
@@ -532,11 +618,17 @@ def _type_v2000_batch(items: list[_Pending]) -> list[_Topology | None]:
     key = np.minimum(a, b) * N + np.maximum(a, b)
     korder = np.argsort(key)
     skey, sorder = key[korder], order[korder]
-    ring_list = [(m, tuple(int(x) + int(aoff[m]) for x in r)) for m, it in enumerate(items) for r in it.rings
-                 if 5 <= len(r) <= 8]
+    # candidate ring atoms: heavy atoms that can bring pi electrons (double/aromatic bond, a
+    # heteroatom lone pair, a charge); aromatic rings are 5/6-cycles of such atoms
+    pi_bond = (order == 2) | (order == 4)
+    cand = (np.bincount(a, pi_bond, N) + np.bincount(b, pi_bond, N) > 0) | np.isin(z, (7, 8, 15, 16, 34)) \
+        | (chg != 0)
+    cand &= z != 1
+    mem, L = _small_cycles(N, a, b, cand)
+    R = len(mem)
+    ring_m = np.searchsorted(aoff, mem[:, 0], side="right") - 1 if R else np.zeros(0, np.int64)
     in_ring = np.zeros(N, bool)
-    for _, r in ring_list:
-        in_ring[list(r)] = True
+    in_ring[mem[mem >= 0]] = True
     ring_nb = in_ring[b], in_ring[a]
     dbl = order == 2
     aro_t = order == 4
@@ -559,14 +651,9 @@ def _type_v2000_batch(items: list[_Pending]) -> list[_Topology | None]:
     deg0 = np.bincount(a, np.ones(len(a)), N) + np.bincount(b, np.ones(len(b)), N)
 
     aromatic = np.zeros(N, bool)
-    arom_rings: list[list] = [[] for _ in items]
+    arom = np.zeros(R, bool)
     arom_bond = np.zeros(len(key), bool)
-    if ring_list and len(skey):
-        R = len(ring_list)
-        L = np.array([len(r) for _, r in ring_list])
-        mem = np.full((R, 8), -1, np.int64)
-        for j, (_, r) in enumerate(ring_list):
-            mem[j, : len(r)] = r
+    if R and len(skey):
         valid_m = mem >= 0
         nxt = mem[np.arange(R)[:, None], (np.arange(8)[None, :] + 1) % L[:, None]]
         m0 = np.where(valid_m, mem, 0)
@@ -589,9 +676,14 @@ def _type_v2000_batch(items: list[_Pending]) -> list[_Topology | None]:
         arom = found.all(1) & ((eo == 4).all(1) | (ok_atom.all(1) & ((L == 5) | (L == 6)) & (n_e % 4 == 2)))
         aromatic[mem[arom][valid_m[arom]]] = True
         arom_bond = np.isin(key, e[arom][valid_m[arom]])
-        for j in np.flatnonzero(arom):
-            mi, r = ring_list[j]
-            arom_rings[mi].append(tuple(x - int(aoff[mi]) for x in r))
+    # aromatic rings per molecule, local indices
+    if R:
+        ar_mem, ar_m = mem[arom], ring_m[arom]
+        ar_loc = np.where(ar_mem >= 0, ar_mem - aoff[ar_m][:, None], -1)
+        split_at = np.searchsorted(ar_m, np.arange(1, len(items)))
+        arom_rings = np.split(ar_loc, split_at)
+    else:
+        arom_rings = [np.zeros((0, 8), np.int64)] * len(items)
 
     # directed edges for neighbour rules
     src, dst = np.r_[a, b], np.r_[b, a]
@@ -655,10 +747,10 @@ def type_chunk(chunk: Chunk, keep_tags: bool = False) -> PoseBatch:
     index = np.arange(chunk.start, chunk.start + P, dtype=np.int64)
     names, ok, errors, tags = [], np.zeros(P, bool), {}, ([] if keep_tags else None)
     # pass 1: per record, parse and decide: error, reuse of the previous topology, or new topology
-    rows: list = []  # (row, xyz, topology or index into pending)
+    rows: list = []  # (row, xyz, topology or ("pending", k))
     pending: list[_Pending] = []
     prev = None  # _Topology, or ("pending", k), of the previous record
-    prev_key = None
+    prev_title, prev_lines, prev_key = None, None, None
     for i, rec in enumerate(records):
         if sdf:
             nl = rec.find("\n")
@@ -673,14 +765,20 @@ def type_chunk(chunk: Chunk, keep_tags: bool = False) -> PoseBatch:
             prev = None
             continue
         lines = rec.split("\n") if sdf else None
-        key_info = _v2000_topology_key(lines) if sdf else None
-        key = None if key_info is None or not title else (title, key_info[0], key_info[1])
-        if key is not None and prev is not None and key == prev_key:
-            try:
-                rows.append((i, _v2000_coords(key_info[2]), prev))
-                continue
-            except ValueError:
-                pass
+        key_info = key = None
+        # another pose of the previous molecule? compare connection tables only then
+        if sdf and title and prev is not None and title == prev_title:
+            if prev_key is None and prev_lines is not None:
+                pk = _v2000_topology_key(prev_lines)
+                prev_key = None if pk is None else (prev_title, pk[0], pk[1])
+            key_info = _v2000_topology_key(lines)
+            key = None if key_info is None else (title, key_info[0], key_info[1])
+            if key is not None and key == prev_key:
+                try:
+                    rows.append((i, _v2000_coords(key_info[2]), prev))
+                    continue
+                except ValueError:
+                    pass
         if sdf:
             mol = mols[i]
         else:
@@ -692,27 +790,26 @@ def type_chunk(chunk: Chunk, keep_tags: bool = False) -> PoseBatch:
             prev = None
             continue
         xyz = mol.GetConformer().GetPositions()
-        if key_info is not None and key_info[0] == mol.GetNumAtoms():
-            Chem.FastFindRings(mol)
-            na = key_info[0]
-            nb = int(lines[3][3:6])
+        n_atoms = mol.GetNumAtoms()
+        prev_title, prev_lines, prev_key = title, lines, key
+        if sdf and len(lines) > 3 and "V2000" in lines[3]:
             try:
-                charges = _charges_v2000(lines, key_info[2], 4 + na + nb)
+                na, nb = int(lines[3][0:3]), int(lines[3][3:6])
+                charges = _mchg(lines[4 + na + nb:], na)
             except ValueError:
-                charges = None
-            if charges is not None:
-                pending.append(_Pending(i, mol, [s[31:34] for s in key_info[2]], charges,
-                                        lines[4 + na:4 + na + nb], mol.GetRingInfo().AtomRings(), key))
-                prev, prev_key = ("pending", len(pending) - 1), key
+                na = -1
+            if na == n_atoms and len(lines) >= 4 + na + nb:
+                pending.append(_Pending(i, mol, lines[4:4 + na], lines[4 + na:4 + na + nb], charges, None))
+                prev = ("pending", len(pending) - 1)
                 rows.append((i, xyz, prev))
                 continue
         try:
-            topo = _type_mol(mol, None, key)
+            topo = _type_mol(mol, None, None)
         except Exception as e:  # noqa: BLE001 - RDKit raises many types for broken graphs
             errors[i] = f"RDKit cannot type the molecule ({type(e).__name__}: {e})"
             prev = None
             continue
-        prev, prev_key = topo, key
+        prev = topo
         rows.append((i, xyz, topo))
 
     # pass 2: type all new V2000 topologies of the chunk in one array pass
@@ -726,7 +823,7 @@ def type_chunk(chunk: Chunk, keep_tags: bool = False) -> PoseBatch:
                 errors[it.row] = f"RDKit cannot type the molecule ({type(e).__name__}: {e})"
 
     # pass 3: assemble flat arrays
-    xyz_l, bits_l, heavy_l, rad_l, pose_l, ring_l = [], [], [], [], [], []
+    xyz_l, bits_l, heavy_l, rad_l, pose_l, ring_l, ring_pose = [], [], [], [], [], [], []
     offset = 0
     for i, xyz, topo in rows:
         if isinstance(topo, tuple):
@@ -743,8 +840,9 @@ def type_chunk(chunk: Chunk, keep_tags: bool = False) -> PoseBatch:
         heavy_l.append(topo.heavy)
         rad_l.append(topo.radius)
         pose_l.append(n)
-        for r in topo.rings:
-            ring_l.append((i, offset, r))
+        if len(topo.rings):
+            ring_l.append(np.where(topo.rings >= 0, topo.rings + offset, -1))
+            ring_pose.append(np.full(len(topo.rings), i, np.int32))
         offset += n
 
     if xyz_l:
@@ -756,6 +854,14 @@ def type_chunk(chunk: Chunk, keep_tags: bool = False) -> PoseBatch:
     else:
         xyz, bits = np.zeros((0, 3)), np.zeros(0, np.uint8)
         heavy, rad, pose = np.zeros(0, bool), np.zeros(0, np.float32), np.zeros(0, np.int32)
+    # ring centroids first (ring members index the atoms before any are dropped)
+    if ring_l:
+        members = np.concatenate(ring_l)
+        r_pose = np.concatenate(ring_pose)
+        m = members >= 0
+        cen = (xyz[np.where(m, members, 0)] * m[..., None]).sum(1) / m.sum(1, keepdims=True)
+    else:
+        cen, r_pose = np.zeros((0, 3)), np.zeros(0, np.int32)
     bad = ~np.all(np.isfinite(xyz), axis=1)
     if bad.any():
         for i in np.unique(pose[bad]):
@@ -763,18 +869,11 @@ def type_chunk(chunk: Chunk, keep_tags: bool = False) -> PoseBatch:
             ok[i] = False
         keep = ok[pose]
         xyz, bits, heavy, rad, pose = xyz[keep], bits[keep], heavy[keep], rad[keep], pose[keep]
-        ring_l = [t for t in ring_l if ok[t[0]]]
+        cen, r_pose = cen[ok[r_pose]], r_pose[ok[r_pose]]
     sel = bits != 0
-    pt_xyz, pt_bits, pt_pose = xyz[sel], bits[sel], pose[sel]
-    if ring_l:
-        members = np.full((len(ring_l), 8), -1, np.int64)
-        for j, (_, off, r) in enumerate(ring_l):
-            members[j, : len(r)] = np.asarray(r) + off
-        m = members >= 0
-        cen = (xyz[np.where(m, members, 0)] * m[..., None]).sum(1) / m.sum(1, keepdims=True)
-        pt_xyz = np.concatenate([pt_xyz, cen])
-        pt_bits = np.concatenate([pt_bits, np.full(len(cen), RING, np.uint8)])
-        pt_pose = np.concatenate([pt_pose, np.array([t[0] for t in ring_l], np.int32)])
+    pt_xyz = np.concatenate([xyz[sel], cen])
+    pt_bits = np.concatenate([bits[sel], np.full(len(cen), RING, np.uint8)])
+    pt_pose = np.concatenate([pose[sel], r_pose])
     n_heavy = np.bincount(pose[heavy], minlength=P).astype(np.int32)
     return PoseBatch(
         index=index, name=names, ok=ok, errors=errors,

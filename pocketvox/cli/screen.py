@@ -30,7 +30,7 @@ def _center(ctx, param, value):
 @click.option("--resume", is_flag=True, help="Continue an interrupted run with the same inputs.")
 @click.option("-j", "--jobs", default=1, show_default=True, type=click.IntRange(min=1),
               help="Local worker processes.")
-@click.option("--batch-size", default=256, show_default=True, type=click.IntRange(min=1),
+@click.option("--batch-size", default=1000, show_default=True, type=click.IntRange(min=1),
               help="Records per chunk (the unit of work, checkpoint and resume).")
 @click.option("--device", default="cpu", show_default=True, type=click.Choice(["cpu", "cuda"]),
               help="Device for the pocket prediction and map sampling.")
