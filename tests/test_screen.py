@@ -490,7 +490,7 @@ def test_array_typer_agrees_with_rdkit_smarts(shared_dir):
         na, _, atom_lines = sr._v2000_topology_key(lines)
         nb = int(lines[3][3:6])
         charges = sr._mchg(lines[4 + na + nb:], na)
-        items.append(sr._Pending(i, m, atom_lines, lines[4 + na:4 + na + nb], charges, None))
+        items.append(sr._Pending(i, text, atom_lines, lines[4 + na:4 + na + nb], charges, None))
     got = sr._type_v2000_batch(items)
     n_atoms = sum(len(t.atom_bits) for t in ref)
     for feat in ("donor", "acceptor", "hydrophobic", "positive", "negative", "halogen"):

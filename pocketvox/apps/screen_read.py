@@ -406,31 +406,42 @@ class _Parsed(list):
 
 
 def _parse_all(chunk: Chunk, records: list[str]) -> _Parsed:
-    """Parse the chunk's SDF records without sanitization.
+    """Parse the chunk's SDF records with RDKit, without sanitization.
 
+    Each entry is None (RDKit failed; ``reasons`` has its message) or ``(xyz (N, 3), n_atoms,
+    n_conformers, mol)``; ``mol`` is kept only for records the array typer cannot read (not V2000),
+    so every other Mol is freed while it is still in cache, as a plain read loop would (holding a
+    chunk of Mols and freeing them together costs as much as parsing them).
     ForwardSDMolSupplier over the whole chunk is RDKit's fastest reader; if its record count
-    disagrees with ours (odd separators), each record is parsed on its own instead so that rows
-    stay aligned with record indices.
+    disagrees with ours (odd separators), each record is parsed on its own so that rows stay aligned.
     """
     from rdkit import Chem
+
+    def keep_mol(i):
+        head = records[i].split("\n", 4) if i < len(records) else []
+        return len(head) < 4 or "V2000" not in head[3]
+
+    def entry(i, m):
+        if m is None:
+            out.reasons[i] = _LOG.last("RDKit cannot parse the record")
+            return None
+        nc = m.GetNumConformers()
+        xyz = m.GetConformer().GetPositions() if nc else None
+        return xyz, m.GetNumAtoms(), nc, (m if keep_mol(i) else None)
 
     _LOG.messages.clear()
     out = _Parsed()
     out.reasons = {}
     sup = Chem.ForwardSDMolSupplier(io.BytesIO(chunk.data), sanitize=False, removeHs=False)
     for i, m in enumerate(sup):
-        out.append(m)
-        if m is None:
-            out.reasons[i] = _LOG.last("RDKit cannot parse the record")
+        out.append(entry(i, m))
     if len(out) == len(records):
         return out
     out = _Parsed()
     out.reasons = {}
     for i, r in enumerate(records):
         m = Chem.MolFromMolBlock(r, sanitize=False, removeHs=False) if r.strip() else None
-        out.append(m)
-        if m is None:
-            out.reasons[i] = _LOG.last("RDKit cannot parse the record")
+        out.append(entry(i, m))
     return out
 
 
@@ -458,7 +469,7 @@ class _Pending:
     """A V2000 record whose typing is computed with the rest of its chunk."""
 
     row: int
-    mol: object
+    text: str  # the record (re-parsed by RDKit only if the array typer declines it)
     atom_lines: list  # the atom block's lines
     bond_lines: list  # the bond block's lines
     charges: np.ndarray | None  # from ``M  CHG`` lines; None: take the atom block's charge codes
@@ -487,11 +498,16 @@ def _columns(lines: list[str], spans) -> list[np.ndarray]:
         arr = np.frombuffer(blob, np.uint8).reshape(len(lines), width)
     out = []
     for a0, a1, kind in spans:
-        col = np.ascontiguousarray(arr[:, a0:a1]).view(f"S{a1 - a0}").ravel()
+        block = arr[:, a0:a1]
         if kind == "i":
-            blank = np.char.strip(col) == b""
-            col = np.where(blank, b"0", col).astype(np.int64)
-        out.append(col)
+            # right-aligned unsigned integers: digits weighted by their place, blanks count 0
+            dig = (block >= 48) & (block <= 57)
+            if not (dig | (block == 32)).all():
+                raise ValueError("non-numeric fixed-width field")
+            w = 10 ** np.arange(a1 - a0 - 1, -1, -1)
+            out.append(np.where(dig, block.astype(np.int64) - 48, 0) @ w)
+        else:
+            out.append(np.ascontiguousarray(block).view(f"S{a1 - a0}").ravel())
     return out
 
 
@@ -592,7 +608,7 @@ def _type_v2000_batch(items: list[_Pending]) -> list[_Topology | None]:
     aoff = np.r_[0, np.cumsum(na)[:-1]]
     N = int(na.sum())
     sym, code = _columns([x for it in items for x in it.atom_lines], [(31, 34, "s"), (36, 39, "i")])
-    usym, inv = np.unique(sym, return_inverse=True)
+    usym, inv = np.unique(sym, return_inverse=True)  # a handful of distinct symbols per chunk
     z = np.clip(_z_from_symbols([u.decode("latin-1") for u in usym]), 0, 118)[inv.reshape(-1)]
     # M  CHG lines win; otherwise the atom block's codes 1..7 -> +3, +2, +1, 0, -1, -2, -3
     chg = np.where((code >= 1) & (code <= 7), 4 - code, 0).astype(np.int16)
@@ -624,6 +640,9 @@ def _type_v2000_batch(items: list[_Pending]) -> list[_Topology | None]:
     cand = (np.bincount(a, pi_bond, N) + np.bincount(b, pi_bond, N) > 0) | np.isin(z, (7, 8, 15, 16, 34)) \
         | (chg != 0)
     cand &= z != 1
+    for _ in range(3):  # peel chain ends: an atom with < 2 candidate neighbours is in no ring
+        e_ok = cand[a] & cand[b]
+        cand &= (np.bincount(a, e_ok, N) + np.bincount(b, e_ok, N)) >= 2
     mem, L = _small_cycles(N, a, b, cand)
     R = len(mem)
     ring_m = np.searchsorted(aoff, mem[:, 0], side="right") - 1 if R else np.zeros(0, np.int64)
@@ -780,17 +799,24 @@ def type_chunk(chunk: Chunk, keep_tags: bool = False) -> PoseBatch:
                 except ValueError:
                     pass
         if sdf:
-            mol = mols[i]
+            ent = mols[i]
+            if ent is None:
+                errors[i] = mols.reasons.get(i, "RDKit cannot parse the record")
+                prev = None
+                continue
+            xyz, n_atoms, n_conf, mol = ent
         else:
             mol = Chem.MolFromMol2Block(rec, sanitize=False, removeHs=False)
-            reason = _LOG.last("RDKit cannot parse the record") if mol is None else ""
-        if mol is None or mol.GetNumAtoms() == 0 or mol.GetNumConformers() == 0:
-            errors[i] = ("no atoms" if mol is not None else
-                         (mols.reasons.get(i, "RDKit cannot parse the record") if sdf else reason))
+            if mol is None:
+                errors[i] = _LOG.last("RDKit cannot parse the record")
+                prev = None
+                continue
+            n_atoms, n_conf = mol.GetNumAtoms(), mol.GetNumConformers()
+            xyz = mol.GetConformer().GetPositions() if n_conf else None
+        if n_atoms == 0 or n_conf == 0:
+            errors[i] = "no atoms" if n_atoms == 0 else "no coordinates"
             prev = None
             continue
-        xyz = mol.GetConformer().GetPositions()
-        n_atoms = mol.GetNumAtoms()
         prev_title, prev_lines, prev_key = title, lines, key
         if sdf and len(lines) > 3 and "V2000" in lines[3]:
             try:
@@ -799,10 +825,12 @@ def type_chunk(chunk: Chunk, keep_tags: bool = False) -> PoseBatch:
             except ValueError:
                 na = -1
             if na == n_atoms and len(lines) >= 4 + na + nb:
-                pending.append(_Pending(i, mol, lines[4:4 + na], lines[4 + na:4 + na + nb], charges, None))
+                pending.append(_Pending(i, rec, lines[4:4 + na], lines[4 + na:4 + na + nb], charges, None))
                 prev = ("pending", len(pending) - 1)
                 rows.append((i, xyz, prev))
                 continue
+        if mol is None:  # freed by _parse_all (V2000 the array typer declined): parse again
+            mol = Chem.MolFromMolBlock(rec, sanitize=False, removeHs=False)
         try:
             topo = _type_mol(mol, None, None)
         except Exception as e:  # noqa: BLE001 - RDKit raises many types for broken graphs
@@ -818,7 +846,7 @@ def type_chunk(chunk: Chunk, keep_tags: bool = False) -> PoseBatch:
         if t is None:  # malformed bond table for the array typer: RDKit SMARTS instead
             it = pending[k]
             try:
-                typed[k] = _type_mol(it.mol, None, it.key)
+                typed[k] = _type_mol(Chem.MolFromMolBlock(it.text, sanitize=False, removeHs=False), None, it.key)
             except Exception as e:  # noqa: BLE001
                 errors[it.row] = f"RDKit cannot type the molecule ({type(e).__name__}: {e})"
 
