@@ -6,10 +6,12 @@ it stays cheap and its memory is bounded by the chunks in flight. Workers turn a
 :class:`PoseBatch`: flat NumPy arrays of feature points and heavy atoms for all its poses, which
 :mod:`pocketvox.apps.screen_score` scores in one vectorised pass.
 
-Typing speed (see benchmarks/results/screening.md): RDKit reads each record with ``sanitize=False``,
-then computes only what typing needs (property cache, rings, aromaticity); seven SMARTS queries
-return the feature atoms in C++. Consecutive poses of one molecule whose V2000 connection table is
-identical reuse the typing of the first and only have their coordinates parsed (NumPy).
+Typing speed (see benchmarks/results/screening.md): RDKit parses each record with ``sanitize=False``
+(validation and coordinates; each Mol is freed at once); V2000 records are then typed together,
+from their text, by :func:`_type_v2000_batch` (NumPy over the chunk's atoms and bonds, own ring
+search and Hückel test). Other records (V3000, MOL2) are typed per molecule with RDKit and the
+SMARTS below. Consecutive poses of one molecule whose V2000 connection table is identical reuse the
+typing of the first and only have their coordinates parsed (NumPy).
 """
 
 from __future__ import annotations
