@@ -49,7 +49,9 @@ def _config_options(func):
               help="Adapter option (repeatable), e.g. -O cache=data/cache.h5")
 @_config_options
 @click.option("--quiet", is_flag=True, help="No progress bars.")
-def train(config_path, adapter_opts, quiet, **overrides):
+@click.option("--export", "export_path", type=click.Path(dir_okay=False),
+              help="After training, also write a slim copy of the best model here (e.g. a .pt to ship).")
+def train(config_path, adapter_opts, quiet, export_path, **overrides):
     """Train a 3D U-Net through an adapter (molecular, medical, climate, synthetic)."""
     from pocketvox.errors import PocketvoxError
     from pocketvox.volume.trainer import TrainConfig, load_config_file
@@ -66,8 +68,20 @@ def train(config_path, adapter_opts, quiet, **overrides):
     d["adapter_options"] = opts
     cfg = TrainConfig.from_dict(d)
     result = run_train(cfg, progress=not quiet)
-    if result.get("world_size", 1) == 1 or _rank() == 0:
-        click.echo(json.dumps({k: v for k, v in result.items()}, default=str))
+    if _rank() != 0:
+        return
+    if cfg.adapter == "molecular":
+        # thresholds per mode on the validation split (complex and pocket differ in base rate)
+        from pocketvox.apps.training import finalize
+
+        result["thresholds_by_mode"] = finalize(cfg.out_dir)
+    if export_path:
+        from pathlib import Path
+
+        from pocketvox.apps.training import export_model
+
+        result["exported"] = str(export_model(Path(cfg.out_dir) / "best.pt", export_path))
+    click.echo(json.dumps(result, default=str))
 
 
 def _rank() -> int:

@@ -130,10 +130,12 @@ class ScoreHistogram:
         return out
 
     def best_thresholds(self) -> np.ndarray:
-        """(K,) threshold (a bin edge) maximising Jaccard per class."""
+        """(K,) threshold (a bin edge) maximising Jaccard per class; 0.5 for classes without positives
+        (every threshold scores 0 there, and 0 would call every voxel positive)."""
         tp, fp, fn = self._counts_at_bins()
         jac = tp / np.maximum(tp + fp + fn, 1)
-        return np.argmax(jac, 1) / self.bins
+        th = np.argmax(jac, 1) / self.bins
+        return np.where(self.pos.sum(1) > 0, th, 0.5)
 
     def average_precision(self) -> np.ndarray:
         """(K,) AP with one threshold per bin (NaN for classes without positives)."""
