@@ -1,8 +1,12 @@
 """``pocketvox explain``: why the network predicts an interaction where it does.
 
 For one structure, one class (hbond, hydrophobic, pistacking, ...) and one region (a predicted
-hotspot, or the whole box), Grad-CAM (:func:`pocketvox.volume.explain.grad_cam`) on the U-Net's last
-decoder block gives a 3D attribution map on the prediction grid. It is written as a CCP4 map aligned
+hotspot, or the whole box), a Grad-CAM-family map (:func:`pocketvox.volume.explain.grad_cam`) on a
+decoder block of the U-Net gives a 3D attribution map on the prediction grid. The default is HiResCAM
+(element-wise gradient × activation, Draelos & Carin 2020) on the penultimate decoder block: on the
+PoseBusters test split it ranks the residues the profiler names far above chance, while classic
+Grad-CAM (channel-mean weights) does not (benchmarks/results/explain_deploy.md); ``method='gradcam'``
+gives the classic one. It is written as a CCP4 map aligned
 with the structure (``attribution_<class>.ccp4``, same origin and spacing as the ``pred_*.ccp4`` maps),
 sampled at every atom centre (trilinear) into ``atoms.csv``, and summed per residue into
 ``residues.csv``, ranked: the residues whose surroundings drive the prediction come first.
@@ -45,6 +49,11 @@ class ExplainModel:
     size: float
     resolution: float
     device: str = "cpu"
+    thresholds_by_mode: dict = field(default_factory=dict)
+
+    def thresholds_for(self, mode: str) -> np.ndarray:
+        """(K,) decision thresholds of ``mode`` (per-mode ones when the model stores them)."""
+        return self.thresholds_by_mode.get(mode, self.thresholds)
 
     @staticmethod
     def from_net(net, meta: dict | None = None, device: str = "cpu") -> ExplainModel:
@@ -62,9 +71,10 @@ class ExplainModel:
         chans = tuple(meta.get("channel_names") or channel_names(True)[: n_in or None])
         classes = tuple(meta.get("target_names") or meta.get("class_names") or DEFAULT_LABEL_CLASSES[: n_out or None])
         th = np.asarray(meta.get("thresholds") or [0.5] * len(classes), np.float64)
+        by_mode = {k: np.asarray(v, np.float64) for k, v in (meta.get("thresholds_by_mode") or {}).items()}
         grid = _grid_meta(meta)
         return ExplainModel(net, meta, classes, th, chans, float(grid.get("size", DEFAULT_SIZE)),
-                            float(grid.get("resolution", DEFAULT_RESOLUTION)), str(device))
+                            float(grid.get("resolution", DEFAULT_RESOLUTION)), str(device), by_mode)
 
     @staticmethod
     def load(model=None, predictor=None, device: str = "cpu") -> ExplainModel:
@@ -271,7 +281,7 @@ class ExplainResult:
 
 # ------------------------------------------------------------------------------------- workflows
 def explain_grid(model: ExplainModel, protein, ligand, spec, cls: str, mode: str = "complex",
-                 hotspot: int | None = None, region: np.ndarray | None = None, method: str = "gradcam",
+                 hotspot: int | None = None, region: np.ndarray | None = None, method: str = "hirescam",
                  x=None) -> ExplainResult:
     """Explain one class on a given grid. ``hotspot`` (1-based rank among the class's predicted
     hotspots) or an explicit ``region`` (X, Y, Z) bool picks the voxels; default: the whole box."""
@@ -292,10 +302,11 @@ def explain_grid(model: ExplainModel, protein, ligand, spec, cls: str, mode: str
         region = np.asarray(region, bool)
         region_name = "region"
     elif hotspot is not None:
-        regions = hotspot_regions(probs, model.thresholds[k])
+        th = model.thresholds_for(mode)[k]
+        regions = hotspot_regions(probs, th)
         if not 1 <= int(hotspot) <= len(regions):
             raise ExplainError(f"--hotspot {hotspot}: the model predicts {len(regions)} {cls} hotspot(s) here "
-                               f"(threshold {model.thresholds[k]:.3f})")
+                               f"(threshold {th:.3f})")
         region = regions[int(hotspot) - 1]
         region_name = f"hotspot {int(hotspot)}"
     else:
@@ -315,7 +326,7 @@ def explain_grid(model: ExplainModel, protein, ligand, spec, cls: str, mode: str
 
 def explain(structure, ligand: str | None = None, ligand_file=None, smiles: str | None = None, cls: str = "hbond",
             mode: str = "complex", hotspot: int | None = None, center=None, model=None, device: str = "cpu",
-            predictor=None, method: str = "gradcam") -> ExplainResult:
+            predictor=None, method: str = "hirescam") -> ExplainResult:
     """Explain the prediction of class ``cls`` for one structure (see the module docstring).
 
     Inputs as for :func:`pocketvox.apps.predict.predict`: a whole entry (ligand found), a receptor
@@ -340,7 +351,7 @@ def explain(structure, ligand: str | None = None, ligand_file=None, smiles: str 
     return res
 
 
-def explain_hotspots(result, predictor=None, top: int = 5, method: str = "gradcam", model=None) -> list[dict]:
+def explain_hotspots(result, predictor=None, top: int = 5, method: str = "hirescam", model=None) -> list[dict]:
     """Each hotspot of a :class:`~pocketvox.apps.predict.PredictResult` with its top residues.
 
     For every hotspot (in ``result.hotspots`` order) Grad-CAM of its class over its own voxels gives
@@ -367,7 +378,7 @@ def explain_hotspots(result, predictor=None, top: int = 5, method: str = "gradca
             prob = torch.sigmoid(m.logits(x)[0, m.class_index(h.cls)]).cpu().numpy()
             d = np.linalg.norm(spec.to_coords(np.argwhere(np.ones(spec.shape, bool))).reshape(*spec.shape, 3)
                                - np.asarray(h.center), axis=-1)
-            region = (prob >= m.thresholds[m.class_index(h.cls)]) & (d <= 3.0)
+            region = (prob >= m.thresholds_for(result.mode)[m.class_index(h.cls)]) & (d <= 3.0)
             if not region.any():
                 region = d <= 3.0
         else:

@@ -202,6 +202,8 @@ def export_model(model, out, prune: float | None = None, quantize: str | None = 
                           "histogram observers")
     comp["widths"] = C.channel_widths(net)
     comp["parameters"] = C.n_parameters(net)
+    if ck["meta"].get("compression"):
+        comp["previous"] = ck["meta"]["compression"]  # e.g. a pruned + fine-tuned model quantised later
     meta["compression"] = comp
     path = save_checkpoint({"model": net.state_dict(), "meta": meta}, out)
     # the file must load back the way every consumer loads it

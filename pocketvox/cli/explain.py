@@ -17,8 +17,9 @@ import click
               help="Interaction class to explain (hbond, hydrophobic, pistacking, ... as the model predicts).")
 @click.option("--mode", type=click.Choice(["complex", "pocket"]), default="complex", show_default=True)
 @click.option("--hotspot", type=int, help="Explain the N-th predicted hotspot of the class (default: whole box).")
-@click.option("--method", type=click.Choice(["gradcam", "hirescam"]), default="gradcam", show_default=True,
-              help="gradcam: channel-mean gradient weights; hirescam: element-wise (tighter, noisier).")
+@click.option("--method", type=click.Choice(["gradcam", "hirescam"]), default="hirescam", show_default=True,
+              help="hirescam: element-wise gradient x activation (ranks interacting residues far above chance); "
+                   "gradcam: classic channel-mean weights.")
 @click.option("--model", type=click.Path(dir_okay=False), help="Float model checkpoint (default: the shipped model).")
 @click.option("--device", default="cpu", show_default=True, help="cpu or cuda[:N].")
 @click.option("--top", type=int, default=10, show_default=True, help="Residues to print.")

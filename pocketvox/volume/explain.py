@@ -6,7 +6,7 @@ semantic segmentation via gradient-weighted class activation mapping"): the scor
 the class's logits over a region ``R`` (a hotspot, or the whole box), ``S = Σ_{v∈R} y_k(v)``; for the
 feature maps ``A`` (channels c) of a decoder layer, ``α_c = mean_v ∂S/∂A_c(v)`` and the map is
 ``ReLU(Σ_c α_c A_c)``, trilinearly upsampled to the input grid when the layer is coarser. The default
-layer is the last decoder block (full resolution), so the map keeps voxel detail.
+layer is the penultimate decoder block (:func:`default_layer` says why).
 
 ``method='hirescam'`` (Draelos & Carin 2020) replaces the channel-mean weights by the element-wise
 product ``ReLU(Σ_c ∂S/∂A_c(v) · A_c(v))``: it is provably faithful to the score of the region (it sums
@@ -30,11 +30,17 @@ METHODS = ("gradcam", "hirescam")
 
 
 def default_layer(model: nn.Module) -> nn.Module:
-    """The last decoder block of a U-Net (wrapped or not); else the last module before ``head``."""
+    """The penultimate decoder block of a U-Net (half resolution), or the last when there is one.
+
+    Why not the last block: its features are already the prediction — measured on PoseBusters test
+    complexes (benchmarks/results/explain_deploy.md) its maps are non-zero only inside the explained
+    region (ligand space), so they are 0 at every protein atom and rank no residue. One level up the
+    receptive field covers the pocket lining and HiResCAM there ranks the interacting residues ~10×
+    above chance."""
     net = getattr(model, "net", model)
     dec = getattr(net, "dec", None)
     if dec is not None and len(dec):
-        return dec[-1]
+        return dec[-2] if len(dec) >= 2 else dec[-1]
     bottom = getattr(net, "bottom", None)
     if bottom is not None:
         return bottom
@@ -51,18 +57,27 @@ def _resolve_layer(model: nn.Module, layer) -> nn.Module:
 
 def grad_cam(model: nn.Module, x: torch.Tensor, target: int, region=None, layer=None,
              method: str = "gradcam", relu: bool = True) -> np.ndarray:
+    """Attribution map of class ``target`` over ``region`` for input ``x``; see :func:`grad_cam_maps`."""
+    return grad_cam_maps(model, x, target, region, layer, (method,), relu)[method]
+
+
+def grad_cam_maps(model: nn.Module, x: torch.Tensor, target: int, region=None, layer=None,
+                  methods=("gradcam",), relu: bool = True) -> dict[str, np.ndarray]:
     """Attribution map of class ``target`` over ``region`` for input ``x``.
 
     x : (1, C, X, Y, Z) or (C, X, Y, Z) float tensor, on the model's device
     target : class (output channel) index
     region : (X, Y, Z) bool array/tensor of voxels whose logits are summed (default: every voxel)
     layer : module or dotted name whose output feature maps are used (default :func:`default_layer`)
-    method : 'gradcam' (channel-mean gradient weights) or 'hirescam' (element-wise)
-    Returns (X, Y, Z) float32, ≥ 0 when ``relu``; all zeros when the region's score has no gradient.
+    methods : any of 'gradcam' (channel-mean gradient weights) and 'hirescam' (element-wise); one
+        forward and one backward pass serve them all
+    Returns {method: (X, Y, Z) float32}, ≥ 0 when ``relu``; all zeros when the region's score has no
+    gradient.
     The model's parameters get no gradients (they are not touched) and its mode is restored.
     """
-    if method not in METHODS:
-        raise ValueError(f"unknown attribution method {method!r}; expected one of {METHODS}")
+    for method in methods:
+        if method not in METHODS:
+            raise ValueError(f"unknown attribution method {method!r}; expected one of {METHODS}")
     if x.dim() == 4:
         x = x[None]
     if x.dim() != 5 or x.shape[0] != 1:
@@ -97,31 +112,34 @@ def grad_cam(model: nn.Module, x: torch.Tensor, target: int, region=None, layer=
             if not feats:
                 raise ValueError("the attribution layer was not used in the forward pass")
             if not score.requires_grad:
-                return np.zeros(tuple(size), np.float32)
+                return {mt: np.zeros(tuple(size), np.float32) for mt in methods}
             (g,) = torch.autograd.grad(score, feats[-1], allow_unused=True)
     finally:
         h.remove()
         model.train(was_training)
     a = feats[-1]
     if g is None:
-        return np.zeros(tuple(size), np.float32)
+        return {mt: np.zeros(tuple(size), np.float32) for mt in methods}
     a, g = a.detach()[0], g.detach()[0]  # (c, x, y, z)
+    return {mt: _finish(_combine(a, g, mt), size, model, relu) for mt in methods}
+
+
+def _combine(a: torch.Tensor, g: torch.Tensor, method: str) -> torch.Tensor:
     if method == "gradcam":
-        w = g.mean(dim=(1, 2, 3))
-        cam = (w[:, None, None, None] * a).sum(0)
-    else:
-        cam = (g * a).sum(0)
+        return (g.mean(dim=(1, 2, 3))[:, None, None, None] * a).sum(0)
+    return (g * a).sum(0)
+
+
+def _finish(cam: torch.Tensor, size, model, relu: bool) -> np.ndarray:
     if relu:
         cam = cam.clamp_min(0)
     if tuple(cam.shape) != tuple(size):
         # a padded U-Net's full-resolution map is cropped; a coarser layer's map is upsampled
         scale = [s_pad // max(s_c, 1) for s_pad, s_c in zip(_padded(size, model), cam.shape)]
-        if all(s == 1 for s in scale):
-            cam = cam[: size[0], : size[1], : size[2]]
-        else:
+        if any(s != 1 for s in scale):
             full = [c * s for c, s in zip(cam.shape, scale)]
             cam = F.interpolate(cam[None, None], size=full, mode="trilinear", align_corners=False)[0, 0]
-            cam = cam[: size[0], : size[1], : size[2]]
+        cam = cam[: size[0], : size[1], : size[2]]
     return cam.float().cpu().numpy().astype(np.float32)
 
 
