@@ -135,12 +135,12 @@ def vina_scores(poses: Path, tmp: Path) -> tuple[dict, dict]:
     return out, {"failed": failed, "maps_s": round(t_maps, 1), "score_s": round(time.perf_counter() - t, 1)}
 
 
-def predictor_maps(center):
+def predictor_maps(box=None):
     """Maps from pocketvox's predictor (None when no model is available)."""
     try:
         from pocketvox.apps.screen import pocket_maps
 
-        return pocket_maps(str(PDB_1EVE), ligand=LIGAND)
+        return pocket_maps(str(PDB_1EVE), ligand=LIGAND, box=box)
     except Exception as e:  # noqa: BLE001 - report and go on with the geometric maps
         print(f"# predictor maps unavailable: {type(e).__name__}: {e}", file=sys.stderr)
         return None
@@ -178,14 +178,18 @@ def enrichment(args, tmp: Path) -> dict:
         if size == args.geo_sizes[0]:
             for term, vals in info["terms"].items():
                 add(f"  term {term} alone ({size:g} Å)", vals, term != "clash")
-    pm = predictor_maps(center)
-    if pm is not None:
-        sc, info, dt = pocketvox_scores(pm, poses, tmp, "model")
+    for size in args.geo_sizes:
+        pm = predictor_maps(size)
+        if pm is None:
+            break
+        sc, info, dt = pocketvox_scores(pm, poses, tmp, f"model{size:g}")
         mi = pm.info.get("model", {})
-        label = (mi.get("name") or mi.get("path") or "model") if isinstance(mi, dict) else str(mi)
-        add(f"pocketvox, predicted maps ({label})", sc, True, {"errors": info["errors"], "model": mi})
-        for term, vals in info["terms"].items():
-            add(f"  term {term} alone (predicted)", vals, term != "clash")
+        label = f"{Path(mi.get('path', 'model')).name}, epoch {mi.get('epoch')}" if isinstance(mi, dict) else str(mi)
+        add(f"pocketvox, predicted maps {size:g} Å ({label})", sc, True,
+            {"errors": info["errors"], "seconds": round(dt, 2), "model": mi})
+        if size == args.geo_sizes[0]:
+            for term, vals in info["terms"].items():
+                add(f"  term {term} alone (predicted, {size:g} Å)", vals, term != "clash")
     add("heavy-atom count", heavy_atoms(poses), True)
     if not args.skip_vina:
         try:

@@ -48,14 +48,16 @@ class ScreenError(PocketvoxError):
 
 # ------------------------------------------------------------------------------------ pocket maps
 def pocket_maps(receptor, pocket=None, ligand=None, center=None, device: str = "cpu", model=None,
-                maps_file=None) -> PocketMaps:
+                maps_file=None, box: float | None = None) -> PocketMaps:
     """The pocket's predicted interaction maps plus the receptor's heavy atoms.
 
     Exactly one of ``pocket`` (ligand file in the receptor's frame), ``ligand`` ('RES:CHAIN:NUM' in
     the receptor file) or ``center`` ((3,) Å) places the pocket. ``maps_file`` (.npz from
     :meth:`PocketMaps.save`) skips the network and uses stored maps; the receptor still gives the
     clash atoms. ``maps_file="geometric"`` builds model-free maps from the receptor
-    (:mod:`pocketvox.apps.screen_maps`).
+    (:mod:`pocketvox.apps.screen_maps`). ``box`` (Å) overrides the map cube's edge (default: the
+    model's training box, 24 Å for geometric maps); the fully convolutional network is then applied
+    tile by tile to the larger grid.
     """
     from pocketvox.structure.io import load_complex, read_structure, receptor_table
 
@@ -79,7 +81,7 @@ def pocket_maps(receptor, pocket=None, ligand=None, center=None, device: str = "
 
         if c is None:
             raise ScreenError("--maps geometric needs the pocket: --pocket, --ligand or --center")
-        return geometric_maps(protein, c)
+        return geometric_maps(protein, c, size=box or 24.0)
     if maps_file is not None:
         m = PocketMaps.load(maps_file)
         return PocketMaps(m.probs, m.origin, m.resolution, m.class_names, rec_xyz, rec_rad,
@@ -92,8 +94,15 @@ def pocket_maps(receptor, pocket=None, ligand=None, center=None, device: str = "
     pred = Predictor.load(model, device=device)
     # as `pocketvox predict` does in pocket mode: the complex places the box, the network sees the
     # protein only
-    out = pred.predict(cx if cx is not None else protein, center=None if cx is not None else c, mode="pocket")
+    target = cx if cx is not None else protein
+    out = pred.predict(target, center=None if cx is not None else c, mode="pocket")
     probs = out.probs.detach().cpu().numpy() if hasattr(out.probs, "detach") else np.asarray(out.probs)
+    if box is not None and abs(box - out.spec.size) > 1e-9:
+        from pocketvox.grid.spec import GridSpec
+
+        spec = GridSpec(out.spec.center, box, out.spec.resolution).snapped()
+        probs = pred.predict_volume(pred.features(target, spec, "pocket"))
+        out = type(out)(probs, spec, out.class_names, out.thresholds, out.mode)
     info = pred.info() if hasattr(pred, "info") else {}
     return PocketMaps(probs, out.spec.origin, out.spec.resolution, tuple(out.class_names), rec_xyz, rec_rad,
                       info={"model": json.loads(json.dumps(info, default=str)),

@@ -43,10 +43,13 @@ def _center(ctx, param, value):
 @click.option("--maps", "maps_file", type=click.Path(dir_okay=False),
               help="Precomputed pocket maps (.npz) instead of running the network, or 'geometric' for "
                    "model-free maps built from the receptor.")
+@click.option("--box", type=click.FloatRange(min=4.0), default=None,
+              help="Edge of the map cube in Å (default: the model's box, 24 Å); larger boxes keep poses "
+                   "far from the pocket centre scorable.")
 @click.option("--save-maps", type=click.Path(dir_okay=False), help="Also write the pocket maps used (.npz).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def screen(receptor, library, pocket, ligand, center, output, resume, jobs, batch_size, device, ray_address,
-           keep_tags, rescore, model, maps_file, save_maps, quiet):
+           keep_tags, rescore, model, maps_file, box, save_maps, quiet):
     """Score the poses in LIBRARY files (SDF, SDF.gz, MOL2) against RECEPTOR's pocket.
 
     Each pose's donors, acceptors, hydrophobic atoms, rings, charges and halogens are looked up in the
@@ -63,7 +66,7 @@ def screen(receptor, library, pocket, ligand, center, output, resume, jobs, batc
 
     def factory():
         m = pocket_maps(receptor, pocket=pocket, ligand=ligand, center=center, device=device, model=model,
-                        maps_file=maps_file)
+                        maps_file=maps_file, box=box)
         if save_maps:
             m.save(save_maps)
         return m
