@@ -79,8 +79,9 @@ def test_evaluate_json_schema_and_baselines(tiny_model):
     from pocketvox.apps.evaluate import evaluate
 
     _, _, model, cache = tiny_model
+    res = {}
     for mode in ("complex", "pocket"):
-        r = evaluate(cache, model=model, mode=mode, split="all", progress=False)
+        r = res[mode] = evaluate(cache, model=model, mode=mode, split="all", progress=False)
         assert set(r) == {"model", "baseline", "n_complexes", "failed"}
         assert r["n_complexes"] == 4
         for who in ("model", "baseline"):
@@ -89,7 +90,7 @@ def test_evaluate_json_schema_and_baselines(tiny_model):
             js = [r[who][c]["jaccard"] for c in ("hbond", "hydrophobic", "pistacking")]
             assert r[who]["mean_jaccard"] == pytest.approx(np.mean(js), abs=1e-4)
     # the complex baseline marks every donor/acceptor atom: it cannot miss an hbond label voxel
-    r = evaluate(cache, model=model, mode="complex", split="all", progress=False)
+    r = res["complex"]
     assert r["baseline"]["hbond"]["recall"] == pytest.approx(1.0, abs=1e-6)
 
 
