@@ -507,3 +507,13 @@ def test_array_typer_agrees_with_rdkit_smarts(shared_dir):
         rings_ref += len(want)
         sym += len(want ^ have)
     assert rings_ref > 500 and sym <= 0.03 * rings_ref
+
+
+def test_pocket_maps_geometric_with_box(receptor_pdb):
+    from pocketvox.apps.screen import ScreenError, pocket_maps
+
+    m = pocket_maps(receptor_pdb, center=(10.0, 20.0, 36.0), maps_file="geometric", box=12.0)
+    assert m.probs.shape == (9, 12, 12, 12) and len(m.rec_xyz) == 8
+    assert m.probs.max() > 0.3  # the Gly-Gly backbone offers partners
+    with pytest.raises(ScreenError, match="exactly one of"):
+        pocket_maps(receptor_pdb, center=(1, 2, 3), ligand="E20:A:1")
