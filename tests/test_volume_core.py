@@ -211,3 +211,12 @@ def test_ddp_two_cpu_processes_gloo(tmp_path):
     assert [r["epoch"] for r in rows] == [0, 1]
     assert rows[0]["world_size"] == 2
     assert load_checkpoint(tmp_path / "run" / "best.pt")["meta"]["config"]["epochs"] == 2
+
+
+def test_per_class_pos_weight():
+    t = torch.zeros(1, 2, 4, 4, 4)
+    t[:, :, 0, 0, 0] = 1
+    logits = torch.zeros(1, 2, 4, 4, 4)
+    one = losses.make_loss({"name": "bce_jaccard", "pos_weight": 5.0, "jaccard_weight": 0.0})(logits, t)
+    per = losses.make_loss({"name": "bce_jaccard", "pos_weight": [5.0, 50.0], "jaccard_weight": 0.0})(logits, t)
+    assert float(per) > float(one)  # the rare class's missed positive costs more

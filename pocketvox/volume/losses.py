@@ -105,12 +105,13 @@ class LossConfig:
     """Loss choice and weights (dimensionless).
 
     name : 'bce_jaccard' (multi-label), 'dice_ce' (multi-class), 'mse' (regression)
-    pos_weight : BCE weight of positive voxels (bce_jaccard only); ~5–20 suits ~1 % positives
+    pos_weight : BCE weight of positive voxels (bce_jaccard only), one value or one per class;
+        ~5–20 suits ~1 % positives, rarer classes want more
     jaccard_weight, dice_weight : weight of the overlap term
     """
 
     name: str = "bce_jaccard"
-    pos_weight: float = 5.0
+    pos_weight: float | tuple = 5.0
     jaccard_weight: float = 1.0
     dice_weight: float = 1.0
 

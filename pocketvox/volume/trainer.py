@@ -63,7 +63,7 @@ class TrainConfig:
     dropout: float = 0.0
     # loss
     loss: str = "auto"  # 'auto' picks by task: bce_jaccard / dice_ce / mse
-    pos_weight: float = 5.0
+    pos_weight: float | list = 5.0  # one value, or one per target class (config files only)
     jaccard_weight: float = 1.0
     dice_weight: float = 1.0
     adapter_options: dict = field(default_factory=dict)
