@@ -272,3 +272,52 @@ def test_attribution_on_a_nifti_volume_through_the_medical_adapter(tmp_path):
     write_nifti(tmp_path / "attribution.nii.gz", att, img.affine, "pocketvox attribution class 2")
     back = read_image(tmp_path / "attribution.nii.gz")
     assert np.allclose(back.affine, img.affine) and np.allclose(back.data, att)
+
+
+def test_predict_explain_adds_top_residues(example, tmp_path):
+    """``predict --explain``: each hotspot in summary.json carries its top residues, which are the
+    ones explain_hotspots gives for that hotspot; without the flag there are none."""
+    from click.testing import CliRunner
+
+    from pocketvox.apps.explain import explain_hotspots
+    from pocketvox.apps.inference import Predictor
+    from pocketvox.apps.predict import predict
+    from pocketvox.cli.main import cli
+    from pocketvox.grid.channels import channel_names
+    from pocketvox.structure.io import load_complex
+    from pocketvox.volume.io import save_checkpoint
+
+    prot, lig = example
+    torch.manual_seed(1)
+    net = UNet3D(UNetConfig(16, 3, width=4, depth=2))
+    net.train()
+    with torch.no_grad():
+        net(torch.randn(2, 16, 16, 16, 16))
+    net.eval()
+    meta = {"adapter": "molecular", "model": net.config.to_dict(), "channel_names": list(channel_names(True)),
+            "target_names": ["hbond", "hydrophobic", "pistacking"],
+            "thresholds_by_mode": {"pocket": [0.5] * 3, "complex": [0.5] * 3},
+            "adapter_meta": {"options": {"size": 16.0, "resolution": 1.0}}}
+    path = tmp_path / "m.pt"
+    save_checkpoint({"model": net.state_dict(), "meta": meta}, path)
+    # thresholds that make a few hotspots with this random network: its 97th percentile per class
+    p = Predictor.load(path)
+    probs = p.predict(load_complex(prot, ligand_file=lig), mode="pocket").probs
+    meta["thresholds_by_mode"]["pocket"] = np.quantile(probs.reshape(3, -1), 0.97, axis=1).tolist()
+    save_checkpoint({"model": net.state_dict(), "meta": meta}, path)
+
+    res = predict(prot, ligand_file=lig, model=path, mode="pocket", explain=True, explain_top=3)
+    assert res.hotspots and len(res.explanations) == len(res.hotspots)
+    keys = set(res.protein.residue_keys())
+    again = explain_hotspots(res, predictor=Predictor.load(path), top=3)
+    s = res.summary()
+    for h, e in zip(s["hotspots"], again):
+        assert 1 <= len(h["top_residues"]) <= 3 and {r["residue"] for r in h["top_residues"]} <= keys
+        assert [r["residue"] for r in h["top_residues"]] == [r["residue"] for r in e["top_residues"]]
+    assert "top_residues" not in predict(prot, ligand_file=lig, model=path, mode="pocket").summary()["hotspots"][0]
+    out = tmp_path / "o"
+    r = CliRunner().invoke(cli, ["predict", str(prot), "--ligand-file", str(lig), "--model", str(path), "--explain",
+                                 "--no-figure", "--format", "json", "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    on_disk = json.loads((out / "summary.json").read_text())
+    assert all(h["top_residues"] for h in on_disk["hotspots"]) and "explain" in on_disk["timings_s"]

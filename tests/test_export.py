@@ -193,3 +193,44 @@ def test_cli_export_and_errors(synthetic_model, tmp_path):
             main(["export", *args, "-o", str(tmp_path / "o.pt")])
         assert e.value.code == 2, args
     assert not (tmp_path / "o.pt").exists()
+
+
+def test_predictor_loads_exported_int8_and_pruned_models(bundled_dir, tmp_path):
+    """Exported models load wherever the default does: Predictor / predict() with int8 and pruned nets."""
+    from pocketvox.apps.export import export_model
+    from pocketvox.apps.inference import Predictor
+    from pocketvox.apps.predict import predict
+    from pocketvox.errors import PocketvoxError
+    from pocketvox.grid.channels import channel_names
+    from pocketvox.structure.io import load_complex
+
+    d = tmp_path / "cx" / "7NGW"
+    d.mkdir(parents=True)
+    prot, lig = bundled_dir / "examples" / "7NGW_protein.pdb", bundled_dir / "examples" / "7NGW_ligand.sdf"
+    shutil.copy(prot, d / "7NGW_protein.pdb")
+    shutil.copy(lig, d / "7NGW_ligand.sdf")
+    torch.manual_seed(5)
+    net = _warm(UNet3D(UNetConfig(16, 3, width=4, depth=2)), 16)
+    src = _ckpt(tmp_path / "m.pt", net, {"adapter": "molecular", "channel_names": list(channel_names(True)),
+                                         "target_names": ["hbond", "hydrophobic", "pistacking"],
+                                         "thresholds_by_mode": {"pocket": [0.5] * 3, "complex": [0.5] * 3},
+                                         "adapter_meta": {"options": {"size": 16.0, "resolution": 1.0}}})
+    q8 = tmp_path / "q.pt"
+    export_model(src, q8, quantize="int8", data=tmp_path / "cx", progress=False)
+    pruned = tmp_path / "p.pt"
+    export_model(src, pruned, prune=0.5, progress=False)
+    cpx = load_complex(prot, ligand_file=lig)
+    ref = Predictor.load(src).predict(cpx, mode="complex").probs
+    pq = Predictor.load(q8)
+    assert C.is_quantized(pq.net)
+    got = pq.predict(cpx, mode="complex").probs
+    assert got.shape == ref.shape and np.abs(got - ref).mean() < 0.05  # int8 close to float
+    pp = Predictor.load(pruned)
+    assert pp.net.down[0][0].out_channels == 2  # the pruned width, not the config's
+    with torch.no_grad():
+        x = torch.as_tensor(pp.features(cpx, pp.spec_for(cpx), "pocket"))[None]
+        assert torch.allclose(pp.net(x), C.prune_unet(net, 0.5)(x), atol=1e-5)
+    res = predict(prot, ligand_file=lig, model=q8, mode="pocket")  # the whole workflow on int8
+    assert res.probs.shape == (3, 16, 16, 16) and res.model_info["path"] == str(q8)
+    with pytest.raises(PocketvoxError):  # int8 runs on CPU only (or: no CUDA here) — one clean error
+        Predictor.load(q8, device="cuda")

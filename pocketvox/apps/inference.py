@@ -91,8 +91,8 @@ class Predictor:
         """Load a checkpoint (``None``: the shipped default) onto ``device`` ('cpu', 'cuda', 'cuda:1')."""
         import torch
 
+        from pocketvox.volume.compress import _quiet, is_quantized, model_from_checkpoint
         from pocketvox.volume.io import load_checkpoint
-        from pocketvox.volume.unet import build_unet
 
         if device.startswith("cuda") and not torch.cuda.is_available():
             raise PocketvoxError(f"--device {device}: CUDA is not available on this machine")
@@ -101,13 +101,20 @@ class Predictor:
         meta = ck["meta"]
         if meta.get("adapter") != "molecular" or "model" not in meta:
             raise ModelError(f"{path}: not a molecular interaction model (adapter {meta.get('adapter')!r})")
-        net = build_unet(meta["model"])
+        # exported models (pocketvox export) may be pruned (other widths) or int8: rebuild from the
+        # checkpoint's own record of how it was made
         try:
-            net.load_state_dict(ck["model"])
-        except RuntimeError as e:
-            raise ModelError(f"{path}: weights do not match the stored architecture ({e})") from None
-        net.eval().to(device)
-        return cls(net, meta, device=device, name=str(path))
+            with _quiet():
+                net = model_from_checkpoint(ck)
+        except ModelError as e:
+            raise ModelError(f"{path}: {e}") from None
+        if is_quantized(net):
+            if device != "cpu":
+                raise PocketvoxError(f"--device {device}: {path} is an int8 model, which runs on CPU only "
+                                     "(use --device cpu, or the float model it was exported from)")
+        else:
+            net.to(device)
+        return cls(net.eval(), meta, device=device, name=str(path))
 
     def info(self) -> dict:
         """JSON-able model description (for summaries)."""

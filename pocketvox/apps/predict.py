@@ -49,6 +49,8 @@ class PredictResult:
     model_info: dict = field(default_factory=dict)
     timings: dict = field(default_factory=dict)
     files: dict = field(default_factory=dict)
+    #: per hotspot (same order), from :func:`pocketvox.apps.explain.explain_hotspots` when asked
+    explanations: list | None = None
 
     def __repr__(self) -> str:
         per = ", ".join(f"{c}={sum(h.cls == c for h in self.hotspots)}" for c in self.class_names)
@@ -84,7 +86,7 @@ class PredictResult:
             },
             "classes": list(self.class_names),
             "thresholds": {c: round(float(t), 4) for c, t in zip(self.class_names, self.thresholds)},
-            "hotspots": [h.to_dict() for h in self.hotspots],
+            "hotspots": self._hotspot_dicts(),
             "missed_hotspots": missed,
             "interactions": None if self.interactions is None else self.interactions.to_records(),
             "files": self.files,
@@ -94,6 +96,13 @@ class PredictResult:
         if self.complex is not None:
             out["ligand"] = {"id": self.complex.ligand_id, "smiles": self.complex.ligand_smiles,
                              "n_heavy_atoms": len(self.complex.ligand), "notes": list(self.complex.notes)}
+        return out
+
+    def _hotspot_dicts(self) -> list[dict]:
+        out = [h.to_dict() for h in self.hotspots]
+        if self.explanations is not None:
+            for d, e in zip(out, self.explanations):
+                d["top_residues"] = e["top_residues"]
         return out
 
     # ------------------------------------------------------------------ files
@@ -192,8 +201,14 @@ def predict(
     scan: bool = False,
     predictor=None,
     hotspot_params=None,
+    explain: bool = False,
+    explain_top: int = 5,
 ) -> PredictResult:
     """Predict interaction maps and hotspots for one structure (see the module docstring).
+
+    ``explain``: also attribute each hotspot to residues (HiResCAM over the hotspot's voxels, see
+    :func:`pocketvox.apps.explain.explain_hotspots`); its ``explain_top`` residues go into each
+    hotspot's ``top_residues`` in ``summary.json``. Needs a float model (int8 has no gradients).
 
     Returns a :class:`PredictResult`; call ``.write(outdir)`` for the files.
     """
@@ -234,6 +249,15 @@ def predict(
     hotspots = find_hotspots(pred.probs, pred.spec, pred.class_names, pred.thresholds, protein, inter,
                              hotspot_params, mask=mask)
     t5 = time.perf_counter()
+    explanations = None
+    if explain:
+        from pocketvox.apps.explain import explain_hotspots
+
+        partial = PredictResult(inputs={"scan": bool(scan)}, mode=mode, probs=pred.probs, spec=pred.spec,
+                                class_names=tuple(pred.class_names), thresholds=np.asarray(pred.thresholds),
+                                hotspots=hotspots, complex=cpx, protein=protein)
+        explanations = explain_hotspots(partial, predictor=predictor, top=explain_top)
+    t6 = time.perf_counter()
     inputs = {"structure": str(structure), "ligand": ligand, "ligand_file": None if ligand_file is None
               else str(ligand_file), "center": None if center is None else [float(x) for x in center],
               "scan": bool(scan)}
@@ -250,7 +274,8 @@ def predict(
         interactions=inter,
         model_info=predictor.info() if hasattr(predictor, "info") else {},
         timings={"read": t1 - t0, "profile": t2 - t1, "load_model": t3 - t2, "predict": t4 - t3,
-                 "hotspots": t5 - t4},
+                 "hotspots": t5 - t4, **({"explain": t6 - t5} if explain else {})},
+        explanations=explanations,
     )
 
 
@@ -270,14 +295,16 @@ def format_table(result: PredictResult, max_rows: int = 12) -> str:
     lines.append("-" * len(hdr))
     shown = sorted(result.hotspots, key=lambda h: -h.probability)[:max_rows]
     for h in shown:
-        sat = {True: "met", False: "MISSED", None: "-"}[h.satisfied]
+        sat = {True: "met", False: "MISSED", None: "-"}[h.satisfied] + ("?" if h.tentative else "")
         c = "({:7.2f},{:7.2f},{:7.2f})".format(*h.center)
         res = " ".join(r.split(":", 1)[1] for r in h.residues[:5]) + (" …" if len(h.residues) > 5 else "")
-        lines.append(f"{h.cls:<12} {h.rank:>2} {h.probability:5.2f} {h.volume:7.1f} {c:>26}  {sat:<8} {res}")
+        lines.append(f"{h.cls:<12} {h.rank:>2} {h.probability:5.3f} {h.volume:7.1f} {c:>26}  {sat:<8} {res}")
     if len(result.hotspots) > len(shown):
         lines.append(f"… {len(result.hotspots) - len(shown)} more in summary.json")
+    if any(h.tentative for h in result.hotspots):
+        lines.append("? tentative: below the class's calibrated threshold (the strongest sites the model sees)")
     if not result.hotspots:
-        lines.append("(no hotspot above the model's thresholds)")
+        lines.append("(no hotspot)")
     return "\n".join(lines)
 
 

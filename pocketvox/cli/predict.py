@@ -21,7 +21,10 @@ import click
 @click.option("-o", "--outdir", required=True, type=click.Path(file_okay=False), help="Output folder.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option("--no-figure", is_flag=True, help="Skip the PNG figure (faster).")
-def predict(structure, ligand, ligand_file, center, smiles, mode, model, device, scan, outdir, fmt, no_figure):
+@click.option("--explain", is_flag=True,
+              help="Add each hotspot's top residues (HiResCAM attribution) to summary.json (float models).")
+def predict(structure, ligand, ligand_file, center, smiles, mode, model, device, scan, outdir, fmt, no_figure,
+            explain):
     """Predict where hydrogen bonds, hydrophobic contacts and pi-stacking form in a binding site.
 
     Writes summary.json, pred_<class>.ccp4 maps, view.pml (PyMOL), view.cxc (ChimeraX) and
@@ -32,7 +35,7 @@ def predict(structure, ligand, ligand_file, center, smiles, mode, model, device,
 
     out = check_outdir(outdir)
     res = run(structure, ligand=ligand, ligand_file=ligand_file, center=center, mode=mode, model=model,
-              device=device, smiles=smiles, scan=scan)
+              device=device, smiles=smiles, scan=scan, explain=explain)
     res.write(out, figure=not no_figure)
     if fmt == "json":
         click.echo(json.dumps(res.summary()))
