@@ -61,7 +61,8 @@ def test_predict_writes_aligned_outputs(tiny_model, tmp_path):
     # every hotspot centre lies in the box, and its peak is above its class threshold
     for h in s["hotspots"]:
         assert res.spec.contains(np.array([h["center"]]))[0]
-        assert h["probability"] >= s["thresholds"][h["class"]]
+        if not h["tentative"]:
+            assert h["probability"] >= s["thresholds"][h["class"]]
         assert isinstance(h["satisfied"], bool)
     pml = (tmp_path / "view.pml").read_text()
     assert "pred_hbond.ccp4" in pml and "isosurface" in pml
@@ -81,6 +82,14 @@ def test_hotspots_match_thresholded_components():
     assert len(hs) == 1
     assert hs[0].n_voxels == 8 and hs[0].volume == pytest.approx(8.0)
     assert np.allclose(hs[0].center, spec.to_coords(np.array([[2.5, 2.5, 2.5]]))[0])
+    assert not hs[0].tentative
+    # nothing reaches the threshold: the strongest blob is still reported, flagged tentative
+    weak = probs * 0.1
+    hs = find_hotspots(weak, spec, ["hbond"], [0.5])
+    assert len(hs) == 1 and hs[0].tentative and hs[0].n_voxels == 8
+    from pocketvox.apps.hotspots import HotspotParams
+
+    assert find_hotspots(weak, spec, ["hbond"], [0.5], params=HotspotParams(fallback_relative=0)) == []
 
 
 def test_scan_tiled_equals_untiled(tiny_model):

@@ -23,19 +23,24 @@ class HotspotParams:
     residue_radius : Å from any hotspot voxel within which a protein atom's residue lines the site
     satisfied_margin : Å around hotspot voxels within which a ligand interaction point satisfies it
     max_per_class : at most this many hotspots per class, best first
+    fallback_relative : when no voxel of a class reaches its calibrated threshold, voxels at or above
+        this fraction of the class's highest probability still form hotspots, flagged ``tentative``
+        (the strongest sites the model sees, below its validation-chosen operating point); 0 disables
     """
 
     min_voxels: int = 2
     residue_radius: float = 4.0
     satisfied_margin: float = 1.0
     max_per_class: int = 20
+    fallback_relative: float = 0.5
 
 
 @dataclass(frozen=True)
 class Hotspot:
     """One predicted site: ``center`` (3,) Å; ``probability`` peak; ``mean_probability``;
     ``volume`` Å³; ``n_voxels``; ``residues`` lining it ('CHAIN:NUM:RES'); ``satisfied`` by the
-    present ligand (None without a ligand)."""
+    present ligand (None without a ligand); ``tentative`` when found below the class threshold
+    (see :attr:`HotspotParams.fallback_relative`)."""
 
     cls: str
     rank: int
@@ -46,6 +51,7 @@ class Hotspot:
     n_voxels: int
     residues: tuple[str, ...]
     satisfied: bool | None = None
+    tentative: bool = False
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -86,9 +92,14 @@ def find_hotspots(
     res_keys = protein.residue_keys() if tree is not None else None
     out: list[Hotspot] = []
     for k, name in enumerate(class_names):
-        hot = probs[k] >= float(thresholds[k])
-        if mask is not None:
-            hot &= mask
+        allowed = np.ones(probs[k].shape, bool) if mask is None else mask
+        hot = (probs[k] >= float(thresholds[k])) & allowed
+        tentative = False
+        if not hot.any() and params.fallback_relative > 0:
+            peak_all = float(probs[k][allowed].max()) if allowed.any() else 0.0
+            if peak_all > 0:
+                hot = (probs[k] >= params.fallback_relative * peak_all) & allowed
+                tentative = True
         lab, n = ndimage.label(hot, structure=structure)
         if n == 0:
             continue
@@ -123,7 +134,7 @@ def find_hotspots(
                     satisfied = bool((d <= params.satisfied_margin + spec.resolution * 0.5).any())
             out.append(Hotspot(name, rank + 1, tuple(float(c) for c in center), float(peak[comp]),
                                float(mean[comp]), float(sizes[comp]) * vox_vol, int(sizes[comp]),
-                               residues, satisfied))
+                               residues, satisfied, tentative))
     return out
 
 
@@ -157,5 +168,5 @@ def hotspots_dataframe(hotspots: list[Hotspot]):
         d.update(x=x, y=y, z=z, residues=" ".join(d["residues"]))
         rows.append(d)
     cols = ["class", "rank", "probability", "mean_probability", "volume", "n_voxels", "x", "y", "z",
-            "satisfied", "residues"]
+            "satisfied", "tentative", "residues"]
     return pd.DataFrame(rows, columns=cols)
