@@ -204,15 +204,24 @@ def _records(data: bytes, kinds: tuple[bytes, ...]) -> tuple[np.ndarray, np.ndar
     return _Lines(data).select(kinds)
 
 
-def parse_pdb(data: bytes, path="<pdb>") -> _Sites:
-    """Vectorised fixed-column parse of ATOM/HETATM/MODEL/CONECT records."""
+def parse_pdb(data: bytes, path="<pdb>", model: int | None = None) -> _Sites:
+    """Vectorised fixed-column parse of ATOM/HETATM/MODEL/CONECT records.
+
+    ``model`` (1-based) keeps one model of a multi-model file before any column is parsed (NMR
+    ensembles then cost one model, not twenty); None parses every model (:func:`_clean` picks later).
+    """
     lines = _Lines(data)
     u, line_no, lengths = lines.select((b"ATOM", b"HETATM"))
     if len(u) == 0:
         raise InputFileError(f"{path}: no ATOM/HETATM records (not a PDB file, or empty)")
-    keep = line_no
     _, model_lines, _ = lines.select((b"MODEL ",))
     model_starts = model_lines.tolist()
+    if model is not None and len(model_starts) > 1:
+        m_of = np.maximum(np.searchsorted(model_lines, line_no) - 1, 0)
+        if int(model) - 1 not in set(np.unique(m_of).tolist()):
+            raise InputFileError(f"{path}: model {model} not present ({len(model_starts)} models)")
+        keep_rows = m_of == int(model) - 1
+        u, line_no, lengths = u[keep_rows], line_no[keep_rows], lengths[keep_rows]
     short = np.flatnonzero(lengths < 54)
     if len(short):
         raise InputFileError(f"{path}: truncated atom record at line {int(line_no[short[0]]) + 1}")
@@ -244,7 +253,7 @@ def parse_pdb(data: bytes, path="<pdb>") -> _Sites:
     model = np.zeros(len(u), np.int32)
     if model_starts:
         # atoms before the first MODEL record (rare) count as model 1 too
-        model = np.maximum(np.searchsorted(np.asarray(model_starts), np.asarray(keep)) - 1, 0).astype(np.int32)
+        model = np.maximum(np.searchsorted(np.asarray(model_starts), line_no) - 1, 0).astype(np.int32)
     conect_rec, _, _ = lines.select((b"CONECT",))
     conect = _parse_conect(conect_rec)
     return _Sites(
@@ -359,7 +368,7 @@ def parse_mmcif(data: bytes, path="<cif>") -> _Sites:
     )
 
 
-def parse_structure(path: str | os.PathLike, data: bytes | None = None) -> _Sites:
+def parse_structure(path: str | os.PathLike, data: bytes | None = None, model: int | None = None) -> _Sites:
     """Parse a PDB or mmCIF file (gzipped or not), sniffing the content when the suffix is unclear."""
     data = read_bytes(path) if data is None else data
     fmt = _stem_format(path)
@@ -369,7 +378,7 @@ def parse_structure(path: str | os.PathLike, data: bytes | None = None) -> _Site
         return parse_mmcif(data, path)
     if fmt in ("sdf", "mol", "mol2", "smi", "xyz"):
         raise InputFileError(f"{path}: is a small-molecule file; expected a PDB or mmCIF structure")
-    return parse_pdb(data, path)
+    return parse_pdb(data, path, model)
 
 
 # --------------------------------------------------------------------------------- cleaning
@@ -386,7 +395,11 @@ def _clean(sites: _Sites, model: int | None, path) -> _Sites:
     alt = sites.altloc != ""
     if alt.any():
         keep = ~alt
-        key = np.char.add(np.char.add(sites.chain, "|"), np.char.add(sites.res_num.astype(str), sites.icode))
+        # residue runs by chain/number/icode (not name: microheterogeneity puts two names in one site)
+        change = np.ones(len(sites), bool)
+        change[1:] = ((sites.chain[1:] != sites.chain[:-1]) | (sites.res_num[1:] != sites.res_num[:-1])
+                      | (sites.icode[1:] != sites.icode[:-1]))
+        key = np.cumsum(change)
         for k in np.unique(key[alt]):
             in_res = alt & (key == k)
             locs = sites.altloc[in_res]
@@ -565,7 +578,8 @@ class LigandCandidate:
 
 def read_structure(path: str | os.PathLike, model: int | None = None) -> ParsedStructure:
     """Parse and clean a macromolecular structure and split receptor from hetero groups."""
-    sites = _clean(parse_structure(path), model, path)
+    # the first model is the default: parse only it (1-based ``model`` selects another)
+    sites = _clean(parse_structure(path, model=1 if model is None else model), None, path)
     rid, _ = _residue_index(sites)
     poly = _polymer_mask(sites, rid)
     metal = np.isin(sites.element, list(METALS)) & ~poly
@@ -622,11 +636,15 @@ def receptor_table(ps: ParsedStructure, near: np.ndarray | None = None, radius: 
     if near is not None and radius is not None and len(near):
         from scipy.spatial import cKDTree
 
-        idx = np.flatnonzero(m)
-        hits = cKDTree(np.asarray(near, np.float64)).query_ball_point(ps.sites.coords[idx], radius,
-                                                                       return_length=True)
-        close_res = np.unique(ps.rid[idx[hits > 0]])
-        m &= np.isin(ps.rid, close_res)
+        near = np.asarray(near, np.float64)
+        xyz = ps.sites.coords
+        # cheap box test first, exact distances only for the atoms inside the padded box
+        box = m & np.all((xyz >= near.min(0) - radius) & (xyz <= near.max(0) + radius), axis=1)
+        idx = np.flatnonzero(box)
+        hits = cKDTree(near).query_ball_point(xyz[idx], radius, return_length=True)
+        close = np.zeros(int(ps.rid.max()) + 1, bool)
+        close[ps.rid[idx[hits > 0]]] = True
+        m &= close[ps.rid]
         if not m.any():
             raise LigandError(f"{ps.path}: no receptor atom within {radius} Å of the ligand")
     sub = ps.sites.take(m)
@@ -1033,11 +1051,12 @@ def ligand_from_residue(ps: ParsedStructure, cand: LigandCandidate, smiles: str 
         local = perceive_bonds(s.coords[rows], s.element[rows])
     # CONECT records (when the file has them) override distance-based bonds inside the ligand
     if len(s.conect):
-        serial_to_local = {int(x): i for i, x in enumerate(s.serial[rows])}
-        con = {tuple(sorted((serial_to_local[a], serial_to_local[b])))
-               for a, b in s.conect.tolist() if a in serial_to_local and b in serial_to_local and a != b}
-        if con:
-            local = np.array(sorted(con), np.int32)
+        ser = s.serial[rows]
+        inside = np.isin(s.conect, ser).all(1) & (s.conect[:, 0] != s.conect[:, 1])
+        if inside.any():
+            order = np.argsort(ser)
+            pos = order[np.searchsorted(ser, s.conect[inside], sorter=order)]
+            local = np.unique(np.sort(pos, axis=1), axis=0).astype(np.int32)
             notes.append("connectivity from CONECT records")
     for i, j in local.tolist():
         rw.AddBond(int(i), int(j), Chem.BondType.SINGLE)
