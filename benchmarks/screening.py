@@ -79,19 +79,25 @@ def heavy_atoms(poses: Path) -> dict:
     return out
 
 
-def pocketvox_scores(maps, poses: Path, tmp: Path, tag: str) -> tuple[dict, dict, float]:
+def pocketvox_scores(maps, poses: Path, tmp: Path, tag: str, params=None, rescorer=None
+                     ) -> tuple[dict, dict, float]:
     import pandas as pd
 
     from pocketvox.apps.screen import run_screen
 
     out = tmp / f"pv_{tag}.csv"
     t = time.perf_counter()
-    run_screen(maps, [poses], out, progress=False)
+    run_screen(maps, [poses], out, progress=False, params=params, rescorer=rescorer)
     dt = time.perf_counter() - t
     df = pd.read_csv(out)
     err = pd.read_csv(tmp / f"pv_{tag}.csv.errors.csv")
     terms = {c: dict(zip(df["name"], df[c])) for c in df.columns if c.startswith("term_") or c == "clash"}
-    return dict(zip(df["name"], df["score"])), {"errors": len(err), "terms": terms}, dt
+    return dict(zip(df["name"], df["score"])), {"errors": len(err), "terms": terms, "n_poses": df["n_poses"].max()}, dt
+
+
+def exponent_label(a: float) -> str:
+    return {0.0: "additive", 0.5: "/ N^1/2 (default)", 1.0: "/ N (per heavy atom)"}.get(
+        round(a, 3), f"/ N^{a:.3g}")
 
 
 def vina_scores(poses: Path, tmp: Path) -> tuple[dict, dict]:
@@ -171,10 +177,15 @@ def enrichment(args, tmp: Path) -> dict:
         print(f"{method:40s} AUROC {results[method]['auroc']:.3f}  EF1% {e:5.1f}  ({a:.2f} actives in top 12, "
               f"{missing} unscored)", flush=True)
 
+    from pocketvox.apps.screen_score import ScoreParams
+
+    # every size normalisation (score / N^a) is a separate screen of the same poses, same maps
     for size in args.geo_sizes:
         maps = geometric_maps(cx.protein, center, size=size)
-        sc, info, dt = pocketvox_scores(maps, poses, tmp, f"geo{size:g}")
-        add(f"pocketvox, geometric maps {size:g} Å", sc, True, {"errors": info["errors"], "seconds": round(dt, 2)})
+        for a in args.exponents:
+            sc, info, dt = pocketvox_scores(maps, poses, tmp, f"geo{size:g}_{a:g}", ScoreParams(size_exponent=a))
+            add(f"pocketvox, geometric maps {size:g} Å, {exponent_label(a)}", sc, True,
+                {"errors": info["errors"], "seconds": round(dt, 2), "size_exponent": a})
         if size == args.geo_sizes[0]:
             for term, vals in info["terms"].items():
                 add(f"  term {term} alone ({size:g} Å)", vals, term != "clash")
@@ -182,14 +193,31 @@ def enrichment(args, tmp: Path) -> dict:
         pm = predictor_maps(size)
         if pm is None:
             break
-        sc, info, dt = pocketvox_scores(pm, poses, tmp, f"model{size:g}")
         mi = pm.info.get("model", {})
         label = f"{Path(mi.get('path', 'model')).name}, epoch {mi.get('epoch')}" if isinstance(mi, dict) else str(mi)
-        add(f"pocketvox, predicted maps {size:g} Å ({label})", sc, True,
-            {"errors": info["errors"], "seconds": round(dt, 2), "model": mi})
+        for a in args.exponents:
+            sc, info, dt = pocketvox_scores(pm, poses, tmp, f"model{size:g}_{a:g}", ScoreParams(size_exponent=a))
+            add(f"pocketvox, predicted maps {size:g} Å, {exponent_label(a)} ({label})", sc, True,
+                {"errors": info["errors"], "seconds": round(dt, 2), "model": mi, "size_exponent": a})
         if size == args.geo_sizes[0]:
             for term, vals in info["terms"].items():
                 add(f"  term {term} alone (predicted, {size:g} Å)", vals, term != "clash")
+    if args.cnn:
+        # --rescore cnn: one network pass per pose; terms and clash do not depend on the exponent,
+        # so one run gives every normalisation exactly (DEKOIS has one pose per molecule)
+        from pocketvox.apps.screen_cnn import cnn_rescorer
+
+        resc = cnn_rescorer(str(PDB_1EVE), ligand=LIGAND, model=args.model, batch_size=8)
+        maps = geometric_maps(cx.protein, center, size=32.0)  # only for the box test and clash
+        sc, info, dt = pocketvox_scores(maps, poses, tmp, "cnn", ScoreParams(size_exponent=0.0), resc)
+        assert info["n_poses"] == 1
+        hv = heavy_atoms(poses)
+        for a in args.exponents:
+            sa = {n: v / max(hv[n], 1) ** a for n, v in sc.items()}
+            add(f"pocketvox --rescore cnn, {exponent_label(a)}", sa, True,
+                {"errors": info["errors"], "seconds": round(dt, 2), "size_exponent": a})
+        for term, vals in info["terms"].items():
+            add(f"  term {term} alone (cnn)", vals, term != "clash")
     add("heavy-atom count", heavy_atoms(poses), True)
     if not args.skip_vina:
         try:
@@ -254,6 +282,10 @@ def main():
     ap.add_argument("--jobs", type=int, nargs="+", default=[1])
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--json", type=Path, default=None, help="Write the figures here as JSON.")
+    ap.add_argument("--exponents", type=float, nargs="+", default=[0.0, 1 / 3, 0.5, 1.0],
+                    help="Size normalisations to report: score / N_heavy^a.")
+    ap.add_argument("--cnn", action="store_true", help="Also rescore every pose with the complex-mode network.")
+    ap.add_argument("--model", default=None, help="Model for --cnn and the predicted maps (default: shipped).")
     args = ap.parse_args()
     if not DEKOIS.exists():
         sys.exit(f"needs the shared data at {DEKOIS}")

@@ -186,13 +186,18 @@ def test_score_rewards_matching_features_and_penalises_clashes():
         hv_xyz=np.array([CENTER, CENTER, CENTER, clash_atom + [1.0, 0, 0]]),
         hv_rad=np.full(4, 1.7, np.float32),
         hv_pose=np.array([0, 1, 2, 2], np.int32), n_heavy=np.array([1, 1, 2], np.int32))
-    sc = score_batch(batch, maps, ScoreParams())
+    sc = score_batch(batch, maps, ScoreParams(size_exponent=0.0))  # the plain additive score
     assert sc.ok.all()
     np.testing.assert_allclose(sc.terms[:, 0], [1.0, 0.0, 1.0])
     assert sc.score[0] == pytest.approx(1.0) and sc.score[1] == pytest.approx(0.0)
     # overlap = 0.75 * 3.4 - 1.0 = 1.55 Å
     assert sc.clash[2] == pytest.approx(0.75 * 3.4 - 1.0)
     assert sc.score[2] == pytest.approx(1.0 - 2.0 * (0.75 * 3.4 - 1.0))
+    # the default divides by sqrt(heavy atoms); a = 1 is per heavy atom
+    for a in (0.5, 1.0):
+        sn = score_batch(batch, maps, ScoreParams(size_exponent=a))
+        np.testing.assert_allclose(sn.score, sc.score / batch.n_heavy ** a)
+    assert ScoreParams().size_exponent == 0.5
     # a pose outside the box is an error, not a score
     far = PoseBatch(index=np.arange(1), name=["z"], ok=np.ones(1, bool), errors={},
                     pt_xyz=np.zeros((0, 3)), pt_bits=np.zeros(0, np.uint8), pt_pose=np.zeros(0, np.int32),
@@ -517,3 +522,108 @@ def test_pocket_maps_geometric_with_box(receptor_pdb):
     assert m.probs.max() > 0.3  # the Gly-Gly backbone offers partners
     with pytest.raises(ScreenError, match="exactly one of"):
         pocket_maps(receptor_pdb, center=(1, 2, 3), ligand="E20:A:1")
+
+
+# ------------------------------------------------------------------------------------ --rescore cnn
+@pytest.fixture(scope="module")
+def cnn_setup(tmp_path_factory, bundled_dir):
+    """A tiny random molecular model, the 7NGW receptor, and a library: its crystal ligand, the same
+    ligand shifted 1.5 Å, and a benzene far away (outside)."""
+    torch = pytest.importorskip("torch")
+    from pocketvox.grid.channels import channel_names
+    from pocketvox.volume.io import save_checkpoint
+    from pocketvox.volume.unet import UNetConfig, build_unet
+
+    torch.manual_seed(0)
+    net = build_unet(UNetConfig(in_channels=16, out_channels=3, width=4, depth=2, norm="batch")).eval()
+    meta = {"adapter": "molecular", "model": net.config.to_dict(), "channel_names": list(channel_names(True)),
+            "target_names": ["hbond", "hydrophobic", "pistacking"],
+            "thresholds_by_mode": {"pocket": [0.5] * 3, "complex": [0.5] * 3},
+            "adapter_meta": {"options": {"size": 16.0, "resolution": 1.0}}}
+    d = tmp_path_factory.mktemp("cnn")
+    model = d / "m.pt"
+    save_checkpoint({"model": net.state_dict(), "meta": meta}, model)
+    rec = bundled_dir / "examples" / "7NGW_protein.pdb"
+    lig = bundled_dir / "examples" / "7NGW_ligand.sdf"
+    text = lig.read_text().split("$$$$")[0].rstrip("\n") + "\n$$$$\n"
+    lines = text.splitlines()
+    n_atoms = int(lines[3][:3])
+    shifted = list(lines)
+    for i in range(4, 4 + n_atoms):
+        x = float(shifted[i][:10]) + 1.5
+        shifted[i] = f"{x:10.4f}" + shifted[i][10:]
+    shifted[0] = "shifted"
+    lines[0] = "crystal"
+    lib = d / "lib.sdf"
+    lib.write_text("\n".join(lines) + "\n" + "\n".join(shifted) + "\n")
+    return model, rec, lig, lib
+
+
+def test_cnn_rescore_matches_the_network_on_each_pose(cnn_setup, tmp_path):
+    """The rescorer's receptor grid is Predictor.features' receptor grid; each pose's ligand
+    occupancy is the one the model would see for that ligand; a pose's terms are the network's
+    probabilities at its own points and do not depend on the other poses of its batch."""
+    from pocketvox.apps.inference import Predictor
+    from pocketvox.apps.screen_cnn import cnn_rescorer
+    from pocketvox.structure.io import load_complex
+
+    model, rec, lig, lib = cnn_setup
+    r = cnn_rescorer(str(rec), pocket=str(lig), model=str(model), batch_size=1)
+    pred = Predictor.load(model)
+    cx = load_complex(rec, ligand_file=lig)
+    from pocketvox.grid.spec import GridSpec
+
+    spec = GridSpec(tuple(r.origin + 0.5 * (r.n - 1) * r.resolution), r.n * r.resolution, r.resolution)
+    np.testing.assert_allclose(spec.origin, r.origin, atol=1e-6)
+    full = pred.features(cx, spec, "complex")
+    lig_ch = [i for i, c in enumerate(pred.channel_names) if c.startswith("ligand_")]
+    prot_ch = [i for i, c in enumerate(pred.channel_names) if not c.startswith("ligand_")]
+    np.testing.assert_allclose(r.protein[prot_ch], full[prot_ch], atol=1e-5)
+    assert not r.protein[lig_ch].any()
+    batch = type_chunk(next(iter_chunks([lib], 10)))
+    assert batch.ok.all() and batch.hv_bits is not None and batch.hv_ring.any()
+    x = r.ligand_channels(batch, 0, np.zeros_like(r.protein))
+    occ = pred.channel_names.index("ligand_occupancy")
+    np.testing.assert_allclose(x[occ], full[occ], atol=1e-4)  # same atoms, same radii, same density
+    t1 = r.terms(batch, batch.ok)
+    r.batch_size = 8
+    t8 = r.terms(batch, batch.ok)
+    np.testing.assert_allclose(t1, t8, rtol=1e-5, atol=1e-6)
+    assert t1.shape == (2, 3) and (t1 >= 0).all() and t1.sum() > 0
+    # pose 0 by hand: the network's probabilities sampled at its hbond points
+    probs = pred.predict_grids(x[None])[0]
+    sel = (batch.pt_pose == 0) & ((batch.pt_bits & (DONOR | ACCEPTOR)) != 0)
+    want = trilinear(probs, r.origin, r.resolution, np.zeros(int(sel.sum()), np.int64), batch.pt_xyz[sel])
+    assert t1[0, 0] == pytest.approx(want.sum(), rel=1e-5)
+
+
+def test_cnn_rescore_screen_and_cli(cnn_setup, tmp_path):
+    from click.testing import CliRunner
+
+    from pocketvox.apps.screen_cnn import cnn_rescorer
+    from pocketvox.cli.main import cli
+
+    model, rec, lig, lib = cnn_setup
+    r = cnn_rescorer(str(rec), pocket=str(lig), model=str(model))
+    from pocketvox.apps.screen import pocket_maps
+
+    maps = pocket_maps(str(rec), pocket=str(lig), maps_file="geometric", box=32.0)
+    a = run_screen(maps, [lib], tmp_path / "a.csv", progress=False, rescorer=r)
+    assert a.molecules == 2
+    df = read_results(tmp_path / "a.csv")
+    assert {"term_hbond", "term_hydrophobic", "term_pistacking"} <= set(df.columns)
+    batch = type_chunk(next(iter_chunks([lib], 10)))
+    t = r.terms(batch, batch.ok)
+    got = df.set_index("name")
+    for i, name in enumerate(["crystal", "shifted"]):
+        assert got.loc[name, "term_hbond"] == pytest.approx(t[i, 0], rel=1e-6)
+        want = (t[i].sum() - 2.0 * got.loc[name, "clash"]) / batch.n_heavy[i] ** 0.5
+        assert got.loc[name, "score"] == pytest.approx(want, rel=1e-6)
+    out = tmp_path / "cli.csv"
+    res = CliRunner().invoke(cli, ["screen", str(rec), str(lib), "--pocket", str(lig), "--rescore", "cnn",
+                                   "--model", str(model), "--maps", "geometric", "--box", "32", "-q",
+                                   "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    cli_df = read_results(out).set_index("name")
+    for name in ("crystal", "shifted"):
+        assert cli_df.loc[name, "score"] == pytest.approx(got.loc[name, "score"], rel=1e-6)

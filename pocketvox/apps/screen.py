@@ -111,7 +111,7 @@ def pocket_maps(receptor, pocket=None, ligand=None, center=None, device: str = "
 
 # ------------------------------------------------------------------------------------ chunk work
 def process_chunk(chunk: Chunk, maps: PocketMaps, params: ScoreParams, keep_tags: bool = False,
-                  device: str = "cpu") -> dict:
+                  device: str = "cpu", rescorer=None) -> dict:
     """Type and score one chunk; reduce to one row per molecule name (its best pose in the chunk).
 
     Returns a shard: ``{"chunk", "start", "n", "rows": {column: list}, "errors": [(index, name,
@@ -120,6 +120,14 @@ def process_chunk(chunk: Chunk, maps: PocketMaps, params: ScoreParams, keep_tags
     """
     batch = type_chunk(chunk, keep_tags=keep_tags)
     sc = score_batch(batch, maps, params, device=device)
+    term_names = maps.class_names
+    if rescorer is not None:  # --rescore cnn: the network's terms replace the maps' (same clash, errors)
+        from pocketvox.apps.screen_score import combine
+
+        term_names = rescorer.class_names
+        sc.terms = rescorer.terms(batch, sc.ok)
+        sc.score = combine(sc.terms, sc.clash, batch.n_heavy, term_names, params)
+        sc.score[~sc.ok] = np.nan
     names = np.asarray(batch.name, dtype=object)
     P = len(names)
     # first-appearance order of names in the chunk, pose ordinal of each record within its name
@@ -155,7 +163,7 @@ def process_chunk(chunk: Chunk, maps: PocketMaps, params: ScoreParams, keep_tags
         "index": np.where(has, batch.index[best], -1).tolist(),
         "clash": np.where(has, sc.clash[best], np.nan).tolist(),
     }
-    for k, cname in enumerate(maps.class_names):
+    for k, cname in enumerate(term_names):
         rows[f"term_{cname}"] = np.where(has, sc.terms[best, k], np.nan).tolist()
     if keep_tags:
         rows["tags"] = [batch.tags[b] if h else {} for b, h in zip(best, has)]
@@ -169,16 +177,17 @@ def process_chunk(chunk: Chunk, maps: PocketMaps, params: ScoreParams, keep_tags
 _W: dict = {}
 
 
-def _worker_init(maps_path, params, keep_tags, device):
-    _W.update(maps=PocketMaps.load(maps_path), params=params, keep_tags=keep_tags, device=device)
+def _worker_init(maps_path, params, keep_tags, device, rescorer=None):
+    _W.update(maps=PocketMaps.load(maps_path), params=params, keep_tags=keep_tags, device=device,
+              rescorer=rescorer)
 
 
 def _worker_run(chunk: Chunk) -> dict:
-    return process_chunk(chunk, _W["maps"], _W["params"], _W["keep_tags"], _W["device"])
+    return process_chunk(chunk, _W["maps"], _W["params"], _W["keep_tags"], _W["device"], _W["rescorer"])
 
 
-def _ray_run(maps, params, keep_tags, device, chunk):
-    return process_chunk(chunk, maps, params, keep_tags, device)
+def _ray_run(maps, params, keep_tags, device, chunk, rescorer=None):
+    return process_chunk(chunk, maps, params, keep_tags, device, rescorer)
 
 
 # ------------------------------------------------------------------------------------ job folder
@@ -252,15 +261,21 @@ def _write_shard(jd: Path, shard: dict):
 def run_screen(maps: PocketMaps | None, libraries, out, *, batch_size: int = 1000, jobs: int = 1,
                device: str = "cpu", ray_address: str | None = None, keep_tags: bool = False,
                resume: bool = False, params: ScoreParams | None = None, progress: bool = True,
-               maps_factory=None, max_chunks: int | None = None) -> ScreenSummary:
+               maps_factory=None, max_chunks: int | None = None, rescorer=None) -> ScreenSummary:
     """Screen ``libraries`` against ``maps``; write ``out`` (CSV, or Parquet for ``.parquet``).
 
     ``maps`` may be None with ``maps_factory`` (a callable returning :class:`PocketMaps`), which is
     only called when no stored maps can be resumed. ``max_chunks`` stops after that many new chunks
-    (for tests of interrupted runs). Returns a :class:`ScreenSummary`.
+    (for tests of interrupted runs). ``rescorer`` (:func:`pocketvox.apps.screen_cnn.cnn_rescorer`)
+    rescores every pose with the complex-mode network; ``params.rescore`` must then be 'cnn'.
+    Returns a :class:`ScreenSummary`.
     """
     t0 = time.perf_counter()
     params = params or ScoreParams()
+    if (rescorer is not None) != (params.rescore == "cnn"):
+        from dataclasses import replace
+
+        params = replace(params, rescore="cnn" if rescorer is not None else "maps")
     out = Path(out)
     libraries = [str(p) for p in libraries]
     if not libraries:
@@ -324,19 +339,20 @@ def run_screen(maps: PocketMaps | None, libraries, out, *, batch_size: int = 100
             bar.update(shard["n"])
 
         if ray_address is not None:
-            _run_ray(chunks, maps, params, keep_tags, device, ray_address, jobs, finished)
+            _run_ray(chunks, maps, params, keep_tags, device, ray_address, jobs, finished, rescorer)
         elif jobs > 1:
-            _run_pool(chunks, maps_path, params, keep_tags, device, jobs, finished)
+            _run_pool(chunks, maps_path, params, keep_tags, device, jobs, finished, rescorer)
         else:
             for c in chunks:
-                finished(process_chunk(c, maps, params, keep_tags, device))
+                finished(process_chunk(c, maps, params, keep_tags, device, rescorer))
     finally:
         journal.close()
         bar.close()
     if max_chunks is not None:
         return ScreenSummary(str(out), str(errors_path(out)), n_records, 0, 0, time.perf_counter() - t0,
                              resumed)
-    mols, n_err = _merge(jd, out, maps.class_names, keep_tags, stream_errors)
+    term_names = rescorer.class_names if rescorer is not None else maps.class_names
+    mols, n_err = _merge(jd, out, term_names, keep_tags, stream_errors)
     shutil.rmtree(jd, ignore_errors=True)
     return ScreenSummary(str(out), str(errors_path(out)), n_records, mols, n_err, time.perf_counter() - t0,
                          resumed)
@@ -349,13 +365,13 @@ def _progress(enabled: bool):
                 dynamic_ncols=True, leave=False)
 
 
-def _run_pool(chunks, maps_path, params, keep_tags, device, jobs, finished):
+def _run_pool(chunks, maps_path, params, keep_tags, device, jobs, finished, rescorer=None):
     import multiprocessing as mp
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
     ctx = mp.get_context("spawn")  # no fork: the parent may hold torch/OpenMP threads
     with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_worker_init,
-                             initargs=(str(maps_path), params, keep_tags, device)) as ex:
+                             initargs=(str(maps_path), params, keep_tags, device, rescorer)) as ex:
         pending = set()
         for c in chunks:
             pending.add(ex.submit(_worker_run, c))
@@ -367,7 +383,7 @@ def _run_pool(chunks, maps_path, params, keep_tags, device, jobs, finished):
             finished(f.result())
 
 
-def _run_ray(chunks, maps, params, keep_tags, device, address, jobs, finished):
+def _run_ray(chunks, maps, params, keep_tags, device, address, jobs, finished, rescorer=None):
     try:
         import ray
     except ImportError as e:
@@ -386,7 +402,7 @@ def _run_ray(chunks, maps, params, keep_tags, device, address, jobs, finished):
         total = int(ray.cluster_resources().get("CPU", 1))
         pending = []
         for c in chunks:
-            pending.append(task.remote(maps_ref, params, keep_tags, device, c))
+            pending.append(task.remote(maps_ref, params, keep_tags, device, c, rescorer))
             if len(pending) >= 2 * total:
                 ready, pending = ray.wait(pending, num_returns=1)
                 for r in ready:

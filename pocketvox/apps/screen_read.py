@@ -249,6 +249,8 @@ class PoseBatch:
     hv_pose: np.ndarray
     n_heavy: np.ndarray
     tags: list | None = None
+    hv_bits: np.ndarray | None = None  # (H,) uint8 feature bits of the heavy atoms (for --rescore cnn)
+    hv_ring: np.ndarray | None = None  # (H,) bool: member of an aromatic ring
 
 
 @dataclass
@@ -885,11 +887,13 @@ def type_chunk(chunk: Chunk, keep_tags: bool = False) -> PoseBatch:
         xyz, bits = np.zeros((0, 3)), np.zeros(0, np.uint8)
         heavy, rad, pose = np.zeros(0, bool), np.zeros(0, np.float32), np.zeros(0, np.int32)
     # ring centroids first (ring members index the atoms before any are dropped)
+    in_ring = np.zeros(len(xyz), bool)
     if ring_l:
         members = np.concatenate(ring_l)
         r_pose = np.concatenate(ring_pose)
         m = members >= 0
         cen = (xyz[np.where(m, members, 0)] * m[..., None]).sum(1) / m.sum(1, keepdims=True)
+        in_ring[members[m]] = True
     else:
         cen, r_pose = np.zeros((0, 3)), np.zeros(0, np.int32)
     bad = ~np.all(np.isfinite(xyz), axis=1)
@@ -899,6 +903,7 @@ def type_chunk(chunk: Chunk, keep_tags: bool = False) -> PoseBatch:
             ok[i] = False
         keep = ok[pose]
         xyz, bits, heavy, rad, pose = xyz[keep], bits[keep], heavy[keep], rad[keep], pose[keep]
+        in_ring = in_ring[keep]
         cen, r_pose = cen[ok[r_pose]], r_pose[ok[r_pose]]
     sel = bits != 0
     pt_xyz = np.concatenate([xyz[sel], cen])
@@ -909,6 +914,7 @@ def type_chunk(chunk: Chunk, keep_tags: bool = False) -> PoseBatch:
         index=index, name=names, ok=ok, errors=errors,
         pt_xyz=pt_xyz, pt_bits=pt_bits, pt_pose=pt_pose.astype(np.int32),
         hv_xyz=xyz[heavy], hv_rad=rad[heavy], hv_pose=pose[heavy], n_heavy=n_heavy, tags=tags,
+        hv_bits=bits[heavy], hv_ring=in_ring[heavy],
     )
 
 

@@ -2,7 +2,8 @@
 
 Score of one pose (docs/screening.md has the rationale)::
 
-    score = sum_k w_k * T_k  -  w_clash * C
+    score = (sum_k w_k * T_k  -  w_clash * C) / N ** a
+
 
 * ``T_k`` — the class-``k`` term: the sum, over the pose's ligand points that can make an interaction
   of class ``k`` (:data:`CLASS_FEATURES`), of the predicted probability of class ``k`` at that point,
@@ -11,6 +12,14 @@ Score of one pose (docs/screening.md has the rationale)::
 * ``C`` — clash, Å: sum over ligand heavy atom / receptor heavy atom pairs of
   ``max(0, s * (r_i + r_j) - d_ij)``, with Bondi radii and ``s = 0.75`` (PoseBusters' minimum distance
   criterion; Buttenschoen et al., Chem. Sci. 2024). Pairs found with a KD-tree.
+* ``N`` — the pose's heavy atoms, ``a`` — :attr:`ScoreParams.size_exponent` (default 1/2). The raw sum
+  grows with the number of feature points a molecule brings, so an additive score ranks large
+  molecules first whatever they bind (the heavy-atom-count bias of docking scores; Kuntz et al.,
+  PNAS 1999; Pan et al., JCICS 2003). If a non-binder's ``N`` points each pick up a roughly
+  independent chance overlap, the raw sum's mean grows like ``N`` and its spread like ``sqrt(N)``,
+  so dividing by ``sqrt(N)`` measures a pose in units of that spread — chosen on this argument
+  before any enrichment was measured with it; ``a = 1`` is per heavy atom (ligand efficiency, which
+  over-favours fragments), ``a = 0`` the plain additive sum.
 
 Every step is an array operation over all the chunk's points at once; per-pose sums use
 ``np.bincount`` so the result of a pose does not depend on the other poses of its chunk.
@@ -83,6 +92,10 @@ class ScoreParams:
     clash_neighbors : receptor atoms examined per ligand atom (KD-tree k)
     min_inside : poses with a smaller fraction of heavy atoms inside the map box are reported as
         'outside the pocket' instead of scored
+    size_exponent : the score is divided by (heavy atoms) ** size_exponent (module docstring):
+        0 additive, 1/3 or 1/2 size-normalised, 1 per heavy atom
+    rescore : 'maps' (terms from the pocket's predicted maps) or 'cnn' (terms from the
+        complex-mode network run on each pose, :mod:`pocketvox.apps.screen_cnn`)
     """
 
     class_weights: tuple = ()
@@ -91,6 +104,8 @@ class ScoreParams:
     clash_weight: float = 2.0
     clash_neighbors: int = 8
     min_inside: float = 0.5
+    size_exponent: float = 0.5
+    rescore: str = "maps"
 
     def weight(self, name: str) -> float:
         return float(dict(self.class_weights).get(name, self.default_weight))
@@ -249,10 +264,18 @@ def score_batch(batch: PoseBatch, maps: PocketMaps, params: ScoreParams = ScoreP
         overlap = np.where(found, np.maximum(0.0, thr - np.where(found, d, 0.0)), 0.0).sum(1)
         clash = np.bincount(batch.hv_pose, weights=overlap, minlength=P)
 
-    w = np.array([params.weight(c) for c in maps.class_names])
-    score = terms @ w - params.clash_weight * clash
+    score = combine(terms, clash, batch.n_heavy, maps.class_names, params)
     score[~ok] = np.nan
     return ChunkScores(score=score, terms=terms, clash=clash, ok=ok, errors=errors)
+
+
+def combine(terms: np.ndarray, clash: np.ndarray, n_heavy: np.ndarray, class_names, params: ScoreParams):
+    """(P, K) terms, (P,) clash Å, (P,) heavy atoms -> (P,) scores (module docstring)."""
+    w = np.array([params.weight(c) for c in class_names])
+    raw = terms @ w - params.clash_weight * clash
+    if params.size_exponent == 0:
+        return raw
+    return raw / np.maximum(np.asarray(n_heavy, np.float64), 1.0) ** params.size_exponent
 
 
 def _sample(maps: PocketMaps, cls: np.ndarray, xyz: np.ndarray, device: str) -> np.ndarray:

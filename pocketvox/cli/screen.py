@@ -38,7 +38,11 @@ def _center(ctx, param, value):
               help="Run the chunks as Ray tasks: on a new local Ray instance, or on the cluster at ADDRESS.")
 @click.option("--keep-tags", is_flag=True, help="Copy the best pose's SD tags into the results.")
 @click.option("--rescore", type=click.Choice(["cnn"]), default=None,
-              help="Rescore with the complex-mode network (not available yet).")
+              help="Score each pose with the complex-mode network run on the receptor plus that pose "
+                   "(one network pass per pose, batched; --device cuda to use a GPU).")
+@click.option("--size-exponent", type=click.FloatRange(min=0.0, max=1.0), default=0.5, show_default=True,
+              help="Divide each score by (heavy atoms)^EXPONENT: 0 additive, 0.5 size-normalised, "
+                   "1 per heavy atom (docs/screening.md).")
 @click.option("--model", default=None, help="Model file for the pocket prediction (default: bundled model).")
 @click.option("--maps", "maps_file", type=click.Path(dir_okay=False),
               help="Precomputed pocket maps (.npz) instead of running the network, or 'geometric' for "
@@ -49,18 +53,16 @@ def _center(ctx, param, value):
 @click.option("--save-maps", type=click.Path(dir_okay=False), help="Also write the pocket maps used (.npz).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def screen(receptor, library, pocket, ligand, center, output, resume, jobs, batch_size, device, ray_address,
-           keep_tags, rescore, model, maps_file, box, save_maps, quiet):
+           keep_tags, rescore, size_exponent, model, maps_file, box, save_maps, quiet):
     """Score the poses in LIBRARY files (SDF, SDF.gz, MOL2) against RECEPTOR's pocket.
 
     Each pose's donors, acceptors, hydrophobic atoms, rings, charges and halogens are looked up in the
     interaction maps predicted once for the pocket; clashes with the receptor are penalised. One row
     per molecule (poses grouped by title), its best pose, sorted best first.
     """
-    from pocketvox.apps.screen import ScreenError, pocket_maps, run_screen
+    from pocketvox.apps.screen import pocket_maps, run_screen
+    from pocketvox.apps.screen_score import ScoreParams
 
-    if rescore == "cnn":
-        raise ScreenError("--rescore cnn needs the complex-mode network, "
-                          "which this version does not ship yet")
     if sum(x is not None for x in (pocket, ligand, center)) != 1 and maps_file is None:
         raise click.UsageError("place the pocket with exactly one of --pocket, --ligand or --center")
 
@@ -71,9 +73,16 @@ def screen(receptor, library, pocket, ligand, center, output, resume, jobs, batc
             m.save(save_maps)
         return m
 
+    rescorer = None
+    if rescore == "cnn":
+        from pocketvox.apps.screen_cnn import cnn_rescorer
+
+        rescorer = cnn_rescorer(receptor, pocket=pocket, ligand=ligand, center=center, model=model,
+                                device=device)
+    params = ScoreParams(size_exponent=size_exponent, rescore=rescore or "maps")
     s = run_screen(None, list(library), output, batch_size=batch_size, jobs=jobs, device=device,
                    ray_address=ray_address, keep_tags=keep_tags, resume=resume, progress=not quiet,
-                   maps_factory=factory)
+                   maps_factory=factory, params=params, rescorer=rescorer)
     click.echo(f"{s.molecules} molecules ranked from {s.records} new poses in {s.seconds:.1f} s "
                f"({s.poses_per_s:.0f} poses/s); {s.n_errors} errors -> {s.errors}; results -> {s.results}",
                err=True)
