@@ -208,7 +208,11 @@ class Predictor:
 
         fn.receptive_radius = self.net.receptive_radius
         fn.multiple = self.net.multiple
-        return tiled_apply(fn, x, tile=tile, out_device="cpu")[0].numpy()
+        probs = tiled_apply(fn, x, tile=tile, out_device="cpu")
+        keep = self._prior(x)
+        if keep is not None:
+            probs = probs * keep
+        return probs[0].numpy()
 
     def predict(self, target, center=None, mode: str = "pocket") -> Prediction:
         """Probabilities for one Complex (or protein AtomTable + ``center`` Å) in ``mode``."""
