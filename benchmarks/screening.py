@@ -141,12 +141,12 @@ def vina_scores(poses: Path, tmp: Path) -> tuple[dict, dict]:
     return out, {"failed": failed, "maps_s": round(t_maps, 1), "score_s": round(time.perf_counter() - t, 1)}
 
 
-def predictor_maps(box=None):
+def predictor_maps(box=None, model=None):
     """Maps from pocketvox's predictor (None when no model is available)."""
     try:
         from pocketvox.apps.screen import pocket_maps
 
-        return pocket_maps(str(PDB_1EVE), ligand=LIGAND, box=box)
+        return pocket_maps(str(PDB_1EVE), ligand=LIGAND, box=box, model=model)
     except Exception as e:  # noqa: BLE001 - report and go on with the geometric maps
         print(f"# predictor maps unavailable: {type(e).__name__}: {e}", file=sys.stderr)
         return None
@@ -190,7 +190,7 @@ def enrichment(args, tmp: Path) -> dict:
             for term, vals in info["terms"].items():
                 add(f"  term {term} alone ({size:g} Å)", vals, term != "clash")
     for size in args.geo_sizes:
-        pm = predictor_maps(size)
+        pm = predictor_maps(size, args.model)
         if pm is None:
             break
         mi = pm.info.get("model", {})
