@@ -130,3 +130,12 @@ def test_cli_evaluate_and_train_errors(tmp_path, tiny_model):
     with pytest.raises(SystemExit) as e:
         main(["train", "--adapter", "nosuch", "--out-dir", str(tmp_path / "r")])
     assert e.value.code == 2
+
+
+def test_evaluate_folder_profiles_and_lists_failures(tiny_model, small_src):  # noqa: F811
+    from pocketvox.apps.evaluate import evaluate
+
+    _, _, model, _ = tiny_model
+    r = evaluate(small_src, model=model, mode="pocket", split="train", progress=False)
+    assert r["n_complexes"] == 2
+    assert [f[0] for f in r["failed"]] == ["BAD1"]
