@@ -234,3 +234,18 @@ def test_predictor_loads_exported_int8_and_pruned_models(bundled_dir, tmp_path):
     assert res.probs.shape == (3, 16, 16, 16) and res.model_info["path"] == str(q8)
     with pytest.raises(PocketvoxError):  # int8 runs on CPU only (or: no CUDA here) — one clean error
         Predictor.load(q8, device="cuda")
+
+
+def test_finetune_uses_per_class_pos_weight(tmp_path):
+    """Models trained with one BCE positive weight per class fine-tune with the same list."""
+    from pocketvox.apps.export import export_model
+    from pocketvox.volume.synthetic import SyntheticAdapter
+
+    torch.manual_seed(6)
+    net = _warm(UNet3D(UNetConfig(2, 2, width=8, depth=2)), 2)
+    ad = SyntheticAdapter(n_train=4, size=16)
+    src = _ckpt(tmp_path / "f.pt", net, {"adapter": "synthetic", "adapter_meta": ad.metadata(),
+                                         "channel_names": list(ad.channel_names),
+                                         "config": {"pos_weight": [5.0, 25.0]}})
+    rep = export_model(src, tmp_path / "p.pt", prune=0.25, finetune_steps=2, finetune_grids=2, progress=False)
+    assert rep["fine_tune"]["steps"] == 2 and np.isfinite(rep["fine_tune"]["loss_last"])

@@ -181,7 +181,9 @@ def export_model(model, out, prune: float | None = None, quantize: str | None = 
             from pocketvox.volume.losses import make_loss
 
             lc = meta.get("config") or {}
-            loss = make_loss({"name": "bce_jaccard", "pos_weight": float(lc.get("pos_weight", 5.0)),
+            pw = lc.get("pos_weight", 5.0)  # one value, or one per class (as the model was trained)
+            pw = tuple(float(v) for v in pw) if isinstance(pw, (list, tuple)) else float(pw)
+            loss = make_loss({"name": "bce_jaccard", "pos_weight": pw,
                               "jaccard_weight": float(lc.get("jaccard_weight", 1.0))})
             t = time.perf_counter()
             losses = C.fine_tune(net, samples[:finetune_grids], finetune_steps, loss, lr=lr, progress=progress)
