@@ -40,12 +40,13 @@ if [ -n "${MEDICAL:-}" ]; then  # tissue segmentation on MNI152 (needs nibabel, 
     --max-minutes "${MEDICAL_MINUTES:-2.5}" 2>&1 | tail -60 | tee "$OUT/logs/medical.txt"
   cp runs/medical_tissue/best.pt "$OUT/medical_tissue.pt" 2>/dev/null || true
 fi
-# store the shipped weights in float16 (half the size; loading casts them back to float32)
+# store the shipped weights in float16 (half the size; loading casts them back to float32). BatchNorm
+# running statistics stay float32: a running variance can exceed float16's range (65504) and become inf.
 [ -f "$OUT/logs/default.pt" ] && "$PY" -c "
 import sys, torch
 from pocketvox.volume.io import load_checkpoint, save_checkpoint
 ck = load_checkpoint(sys.argv[1])
-ck['model'] = {k: (v.half() if v.is_floating_point() else v) for k, v in ck['model'].items()}
+ck['model'] = {k: (v.half() if v.is_floating_point() and 'running_' not in k else v) for k, v in ck['model'].items()}
 ck['meta']['weights_dtype'] = 'float16'
 save_checkpoint(ck, sys.argv[1])" "$OUT/logs/default.pt"
 [ -f "$OUT/logs/default.pt" ] && mv "$OUT/logs/default.pt" "$OUT/default.pt"
