@@ -97,6 +97,9 @@ def main():
     # lesions: a learning-free baseline per scan (small data: one or two scans per modality)
     les = {}
     for case in ("brain1", "brain2", "breast1", "lung1"):
+        if not (MED / "lesions" / f"{case}_image.nii.gz").is_file():  # e.g. a GPU machine with mni152 only
+            les[case] = "absent"
+            continue
         img = read_image(MED / "lesions" / f"{case}_image.nii.gz").data.astype(np.float32)
         gt = read_image(MED / "lesions" / f"{case}_label.nii.gz").data > 0
         body = img > (-400 if case == "lung1" else np.percentile(img, 5))

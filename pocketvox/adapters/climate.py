@@ -419,8 +419,15 @@ def build_pw_net(n_channels: int, n_levels: int, width: int = 16, hidden: int = 
             """x raw (B, C, L, Y, X) → q (B, L, Y, X) kg/kg."""
             return self.humidity_valid(self.pad(self.features(x)))
 
-        def forward(self, x, dp):
-            """x (B, C, L, Y, X) raw features (last channel log q_sat), dp (B, L, Y, X) Pa → PW (B, Y, X)."""
+        def forward(self, x, dp=None):
+            """x (B, C, L, Y, X) raw features (last channel log q_sat), dp (B, L, Y, X) Pa → PW (B, Y, X).
+
+            Without ``dp`` (the volume core's trainer passes one tensor): x is the packed
+            (B, C+1, L, Y, X) input of :class:`ClimateAdapter` with Δp as its last channel, and the
+            result is (B, 1, 1, Y, X), shaped like the adapter's targets (one target, a level axis of 1).
+            """
+            if dp is None:
+                return self.integral(self.humidity(x[:, :-1]), x[:, -1])[:, None, None]
             return self.integral(self.humidity(x), dp)
 
     return PWNet()
@@ -491,13 +498,25 @@ def save_pw_net(path, model, extra: dict | None = None) -> None:
 
 
 def load_pw_net(path, periodic_x: bool | None = None):
+    """A PWNet from :func:`save_pw_net` files or from ``pocketvox train`` checkpoints (adapter 'climate')."""
     from pocketvox.errors import ModelError
+    from pocketvox.volume.io import FORMAT, load_checkpoint
 
     torch, _ = _torch()
+    if not Path(path).is_file():
+        raise ModelError(f"{path}: model file not found")
     try:
         ck = torch.load(str(path), map_location="cpu", weights_only=False)
     except Exception as e:
         raise ModelError(f"{path}: cannot read model checkpoint ({type(e).__name__}: {e})") from None
+    if isinstance(ck, dict) and ck.get("format") == FORMAT:
+        meta = load_checkpoint(path)["meta"]
+        if meta.get("adapter") != "climate":
+            raise ModelError(f"{path}: model was trained for the {meta.get('adapter')!r} adapter, not 'climate'")
+        per = bool(meta.get("adapter_meta", {}).get("periodic_x", False)) if periodic_x is None else periodic_x
+        model = build_pw_net(**meta["model"], periodic_x=per)
+        model.load_state_dict(ck["model"])
+        return model.eval()
     if not isinstance(ck, dict) or ck.get("kind") != "pocketvox-climate-pw":
         raise ModelError(f"{path}: not a pocketvox climate (PW) model")
     model = build_pw_net(**ck["config"], periodic_x=ck["periodic_x"] if periodic_x is None else periodic_x)
@@ -508,13 +527,56 @@ def load_pw_net(path, periodic_x: bool | None = None):
 # --------------------------------------------------------------------------- adapter
 
 
+class _FieldDataset:
+    """Whole fields as core items: inputs (C+1, L, Y, X) float32 — the features of
+    :func:`column_features` with Δp (Pa) as the last channel — and targets (1, 1, Y, X) PW (kg m-2).
+    ``repeat`` lists every field that many times (optimiser steps per epoch with batch size 1)."""
+
+    def __init__(self, items, repeat: int = 1):
+        self.items, self.repeat = items, max(int(repeat), 1)
+
+    def __len__(self) -> int:
+        return len(self.items) * self.repeat
+
+    def __getitem__(self, i: int) -> dict:
+        import torch
+
+        name, x, dp, y = self.items[i % len(self.items)]
+        return {"inputs": torch.from_numpy(np.concatenate([x, dp[None]])),
+                "targets": torch.from_numpy(np.asarray(y, np.float32)[None, None]), "key": name}
+
+
+def _paths(v) -> list:
+    if v is None:
+        return []
+    return [v] if isinstance(v, (str, os.PathLike)) else list(v)
+
+
 class ClimateAdapter:
-    """Pressure-level files → ``(C, L, Y, X)`` inputs + Δp; PW predictions → CF-NetCDF."""
+    """Pressure-level files → ``(C, L, Y, X)`` inputs + Δp; PW predictions → CF-NetCDF.
+
+    Options (the ``[adapter]`` table of a training config, ``adapter = "climate"``):
+
+    train, val : a file or a list of files (NetCDF/GRIB2 with ``pwat`` or ``q``); the fields must share
+        their pressure levels
+    time_index : time step of files with a time axis
+    repeat : optimiser steps per epoch on the training fields (whole-field batches of one)
+    width, hidden, n_hconv, vertical, norm : the PW network (:func:`build_pw_net`); its final layer is
+        the fixed column integral, so the core trainer trains it through the ``build_model`` hook
+    """
 
     name = "climate"
-    task = "column_regression"
-    channel_names = CHANNEL_NAMES
+    task = "regression"
+    channel_names = (*CHANNEL_NAMES, "dp")
     target_names = ("pwat",)
+
+    def __init__(self, train=None, val=None, time_index: int = 0, repeat: int = 1, width: int = 8,
+                 hidden: int = 16, n_hconv: int = 1, vertical: str = "conv", norm: str = "train"):
+        self.train_files, self.val_files = [str(p) for p in _paths(train)], [str(p) for p in _paths(val)]
+        self.time_index, self.repeat = int(time_index), int(repeat)
+        self.net_options = {"width": int(width), "hidden": int(hidden), "n_hconv": int(n_hconv),
+                            "vertical": vertical, "norm": norm}
+        self.periodic_x = False
 
     def load(self, path, time_index: int = 0):
         """Returns (fields, x (C, L, Y, X), dp (L, Y, X), target (Y, X) or None)."""
@@ -522,7 +584,46 @@ class ClimateAdapter:
         x, dp = column_features(f)
         return f, x, dp, f.pwat
 
-    def write_prediction(self, path, pw: np.ndarray, fields: ClimateFields, q: np.ndarray | None = None):
+    def _items(self, files) -> list:
+        out = []
+        for p in files:
+            f, x, dp, y = self.load(p, self.time_index)
+            if y is None:
+                raise InputFileError(f"{p}: no 'pwat' (or 'q') to train or validate on")
+            out.append((Path(p).name, x, dp, y))
+            self.periodic_x = self.periodic_x or f.periodic_x
+        return out
+
+    # ---------------------------------------------------------------- core protocol
+    def datasets(self, seed: int = 0) -> dict:
+        if not self.train_files:
+            raise PocketvoxError("climate adapter: give 'train' (a file or a list of files)")
+        train = self._items(self.train_files)
+        val = self._items(self.val_files)
+        shapes = {x.shape[:2] for _, x, _, _ in train + val}
+        if len(shapes) > 1:
+            raise PocketvoxError(f"climate adapter: files differ in channels x levels {sorted(shapes)}")
+        return {"train": _FieldDataset(train, self.repeat), "val": _FieldDataset(val) if val else None}
+
+    def build_model(self, train_config, train_ds):
+        """The core trainer's model hook: a PWNet with training-set normalisation statistics."""
+        torch, _ = _torch()
+        x0 = train_ds.items[0][1]
+        net = build_pw_net(x0.shape[0], x0.shape[1], periodic_x=self.periodic_x, **self.net_options)
+        net.fit_normalisation(torch.from_numpy(np.stack([x for _, x, _, _ in train_ds.items])))
+        return net
+
+    def metadata(self) -> dict:
+        return {"adapter": self.name, "train": self.train_files, "val": self.val_files,
+                "time_index": self.time_index, "periodic_x": self.periodic_x, "net": self.net_options}
+
+    def write_prediction(self, pred, geometry, path, names=None) -> list:
+        """Core protocol: ``pred`` PW (Y, X) or any shape squeezing to it; ``geometry`` the source's
+        :class:`ClimateFields` (for lat/lon). Writes CF-NetCDF."""
+        self.write_pwat(path, np.squeeze(np.asarray(pred)), geometry)
+        return [Path(path)]
+
+    def write_pwat(self, path, pw: np.ndarray, fields: ClimateFields, q: np.ndarray | None = None):
         """Write PW (Y, X) kg m-2 (and optionally q (L, Y, X)) as CF-NetCDF, atomically."""
         import tempfile
 

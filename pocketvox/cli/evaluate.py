@@ -18,10 +18,25 @@ import click
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Also write the JSON here.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 def evaluate(data, model, mode, split, device, fmt, output, quiet):
-    """Score a model and its learning-free baseline per interaction class on DATA (folder or cache)."""
+    """Score a model and its learning-free baseline per interaction class on DATA (folder or cache).
+
+    Medical / climate models: DATA is their training config (the held-out hemisphere, scan or files
+    are scored against baselines) or, for climate, a NetCDF/GRIB2 file with ``pwat``.
+    """
     from pocketvox.apps.evaluate import evaluate as run
     from pocketvox.cli.common import atomic_write_text, report_item_error
+    from pocketvox.cli.domains import domain_of
 
+    domain = domain_of(data, model)
+    if domain is not None:  # medical / climate: DATA is a training config (or a climate file)
+        from pocketvox.cli.domains import evaluate_domain, format_domain_table
+
+        res = evaluate_domain(domain, data, model, device)
+        text = json.dumps(res, indent=2)
+        if output:
+            atomic_write_text(output, text + "\n")
+        click.echo(text if fmt == "json" else format_domain_table(res))
+        return
     res = run(data, model=model, mode=mode, split=split, device=device, progress=not quiet,
               on_error=lambda s, e: report_item_error(s.path, e))
     text = json.dumps(res, indent=2)

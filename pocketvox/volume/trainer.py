@@ -225,8 +225,15 @@ def evaluate_volumes(model, loader, task: str, target_names, device, loss_fn=Non
     return out
 
 
+class _DictConfig(dict):
+    """Model config of an adapter-built network (a plain dict with the ``to_dict`` of UNetConfig)."""
+
+    def to_dict(self) -> dict:
+        return dict(self)
+
+
 class Trainer:
-    """Train a :class:`UNet3D` on the datasets of an adapter; see the module docstring."""
+    """Train a :class:`UNet3D` (or the adapter's own network, see ``_build_model``) on an adapter's datasets."""
 
     def __init__(self, config: TrainConfig, adapter=None, progress: bool = True, on_epoch_end=None):
         from pocketvox.volume.adapter import get_adapter
@@ -319,6 +326,25 @@ class Trainer:
                 w.writerows(rows)
             atomic_write_bytes(path, buf.getvalue().encode())
 
+    def _build_model(self, train_ds):
+        """(model, config with ``to_dict()``): the adapter's own network when it has a ``build_model``
+        hook (e.g. a physics-constrained network whose output is not a per-voxel map), else a UNet3D.
+
+        Hook contract: ``adapter.build_model(train_config, train_dataset) -> nn.Module`` whose
+        ``config`` attribute is a JSON-able dict (stored in checkpoints as ``meta['model']``) from
+        which the adapter can rebuild it; ``forward(inputs)`` maps the batched ``inputs`` to
+        predictions shaped like the batched ``targets``.
+        """
+        cfg = self.cfg
+        hook = getattr(self.adapter, "build_model", None)
+        if callable(hook):
+            model = hook(cfg, train_ds)
+            return model, _DictConfig(dict(model.config))
+        mc = UNetConfig(
+            in_channels=len(self.adapter.channel_names), out_channels=len(self.adapter.target_names),
+            width=cfg.width, depth=cfg.depth, norm=cfg.norm, dropout=cfg.dropout)
+        return UNet3D(mc), mc
+
     # ------------------------------------------------------------------ main
     def fit(self) -> dict:
         """Train; returns {'best': metrics of best epoch, 'best_epoch', 'epochs_run', 'out_dir'}."""
@@ -336,10 +362,8 @@ class Trainer:
         ds = self.adapter.datasets(seed=cfg.seed)
         train_ds, val_ds = ds["train"], ds.get("val")
         task = self.adapter.task
-        self.model_config = UNetConfig(
-            in_channels=len(self.adapter.channel_names), out_channels=len(self.adapter.target_names),
-            width=cfg.width, depth=cfg.depth, norm=cfg.norm, dropout=cfg.dropout)
-        model = UNet3D(self.model_config).to(self.device)
+        model, self.model_config = self._build_model(train_ds)
+        model = model.to(self.device)
         loss_cfg = LossConfig(name=task_loss_name(task) if cfg.loss == "auto" else cfg.loss,
                               pos_weight=cfg.pos_weight, jaccard_weight=cfg.jaccard_weight,
                               dice_weight=cfg.dice_weight)
