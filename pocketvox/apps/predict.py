@@ -109,7 +109,7 @@ class PredictResult:
     def write(self, outdir, maps: bool = True, figure: bool = True) -> dict:
         """Write summary.json, pred_<class>.ccp4, ligand/hotspot PDBs, view.pml, view.cxc, PNG."""
         from pocketvox.apps import viewers
-        from pocketvox.cli.common import atomic_write_text
+        from pocketvox.atomic import atomic_write_text
         from pocketvox.grid.ccp4 import write_ccp4
 
         out = Path(outdir)

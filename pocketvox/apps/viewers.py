@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pocketvox.cli.common import atomic_write_text
+from pocketvox.atomic import atomic_write_text
 
 #: Colours per class, shared by PyMOL, ChimeraX and the PNG (hex RGB).
 CLASS_COLORS = {

@@ -1,12 +1,14 @@
-"""Helpers shared by CLI commands: debug flag lookup, atomic writes, batch error reporting."""
+"""Helpers shared by CLI commands: debug flag lookup and batch error reporting.
+
+Atomic writes live in :mod:`pocketvox.atomic` (re-exported here for command modules)."""
 
 from __future__ import annotations
 
-import os
-import tempfile
-from pathlib import Path
-
 import click
+
+from pocketvox.atomic import atomic_write_bytes, atomic_write_text
+
+__all__ = ["atomic_write_bytes", "atomic_write_text", "is_debug", "report_item_error"]
 
 
 def is_debug() -> bool:
@@ -22,24 +24,3 @@ def report_item_error(path, err: Exception) -> None:
     """One line for a bad item in batch work; the batch goes on."""
     click.echo(f"pocketvox: error: {path}: {err}" if str(path) not in str(err) else f"pocketvox: error: {err}",
                err=True)
-
-
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    """Write a file so that readers see the old or the new content, never half of it."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def atomic_write_text(path, text: str) -> None:
-    atomic_write_bytes(path, text.encode())

@@ -10,12 +10,11 @@ words (50–52), which ChimeraX and PyMOL read but some crystallographic program
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from pocketvox.atomic import atomic_path
 from pocketvox.errors import InputFileError
 
 
@@ -41,17 +40,8 @@ def write_ccp4(path, array: np.ndarray, origin, spacing) -> None:
     else:
         for w, o in zip((50, 51, 52), org):
             m.set_header_float(w, float(o))
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         m.write_ccp4_map(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def read_ccp4(path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -14,13 +14,11 @@ Both apply the optional rigid transform to atoms and label points alike before g
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
+from pocketvox.atomic import atomic_write_bytes
 from pocketvox.grid.augment import RigidTransform
 from pocketvox.grid.channels import DensityParams, TypedAtoms, type_atoms
 from pocketvox.grid.kernels import grid_density
@@ -54,7 +52,7 @@ class VoxelGrid:
             channel_names=np.array(self.channel_names),
             label_names=np.array(self.label_names),
         )
-        _atomic_write(path, buf.getvalue())
+        atomic_write_bytes(path, buf.getvalue())
 
     @staticmethod
     def from_npz(path) -> VoxelGrid:
@@ -65,20 +63,6 @@ class VoxelGrid:
                 z["features"], labels if labels.shape[0] else None, spec,
                 tuple(str(s) for s in z["channel_names"]), tuple(str(s) for s in z["label_names"]),
             )
-
-
-def _atomic_write(path, data: bytes) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def _transform(rotation, translation, spec: GridSpec) -> RigidTransform | None:

@@ -12,32 +12,13 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import tempfile
 from pathlib import Path
 
+from pocketvox.atomic import atomic_write_bytes  # re-exported for the trainer
+
+__all__ = ["atomic_write_bytes", "load_checkpoint", "save_checkpoint"]
+
 FORMAT = "pocketvox-volume/1"
-
-
-def atomic_write_bytes(path, data: bytes) -> Path:
-    """Write so that readers see the old or the new file, never half of one."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the usual permissions
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
 
 
 def save_checkpoint(obj: dict, path) -> Path:
