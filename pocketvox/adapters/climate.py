@@ -489,7 +489,7 @@ def save_pw_net(path, model, extra: dict | None = None) -> None:
     import io
 
     torch, _ = _torch()
-    from pocketvox.cli.common import atomic_write_bytes
+    from pocketvox.atomic import atomic_write_bytes
 
     buf = io.BytesIO()
     torch.save({"kind": "pocketvox-climate-pw", "config": model.config, "periodic_x": model.periodic_x,

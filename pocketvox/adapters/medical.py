@@ -158,7 +158,7 @@ def write_nifti(path: str | os.PathLike, data: np.ndarray, affine: np.ndarray, d
     """Write a NIfTI-1 file atomically (gzip when the name ends in .gz), sform/qform = scanner."""
     import nibabel as nib
 
-    from pocketvox.cli.common import atomic_write_bytes
+    from pocketvox.atomic import atomic_write_bytes
 
     path = Path(path)
     if not _is_nifti(path):
