@@ -24,6 +24,7 @@ Choices made while reading (documented because they change what the profiler see
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import re
 import zlib
@@ -917,17 +918,20 @@ def guess_hydrogens(mol) -> list[int]:
     for ring in rings:
         if len(ring) <= 7 and _ring_rms(pos[list(ring)]) < 0.1:
             ring_planar[list(ring)] = True
+    # plain-Python geometry: a few neighbours per atom, where NumPy's per-call cost would dominate
+    xyz = pos.tolist()
+    symbols = [a.GetSymbol() for a in mol.GetAtoms()]
     out = []
     for a in mol.GetAtoms():
         i = a.GetIdx()
         nb = [n.GetIdx() for n in a.GetNeighbors() if n.GetAtomicNum() > 1]
         d = len(nb)
-        el = a.GetSymbol()
-        vec = pos[nb] - pos[i] if d else np.zeros((0, 3))
-        lens = np.linalg.norm(vec, axis=1) if d else np.zeros(0)
-        ang = _mean_angle(vec) if d >= 2 else 0.0
-        planar = d == 3 and _out_of_plane(pos[i], pos[nb]) < PLANAR_MAX_DEVIATION
-        nb_el = [mol.GetAtomWithIdx(j).GetSymbol() for j in nb]
+        el = symbols[i]
+        vec = [[xyz[j][k] - xyz[i][k] for k in range(3)] for j in nb]
+        lens = [math.sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2]) for v in vec]
+        ang = _mean_angle(vec, lens) if d >= 2 else 0.0
+        planar = d == 3 and _out_of_plane(xyz[i], [xyz[j] for j in nb]) < PLANAR_MAX_DEVIATION
+        nb_el = [symbols[j] for j in nb]
         h = 0
         if el == "C":
             if d == 3:
@@ -939,7 +943,7 @@ def guess_hydrogens(mol) -> list[int]:
                     # ring angles say little (a 5-ring is ~108° either way): planarity decides
                     h = 1 if ring_planar[i] else 2
                 else:
-                    h = 1 if (ang > SP3_MAX_ANGLE or lens.min() < 1.37) else 2
+                    h = 1 if (ang > SP3_MAX_ANGLE or min(lens) < 1.37) else 2
             elif d == 1:
                 if nb_el[0] != "C":
                     h = 3
@@ -960,9 +964,10 @@ def guess_hydrogens(mol) -> list[int]:
                     # pyrrole-type N (N-H) has longer ring bonds than pyridine-type N; a ring N next
                     # to a carbonyl carbon is a lactam N-H (uracil, guanine)
                     lactam = any(_has_short_terminal_o(mol, pos, j) for j in nb)
-                    h = 1 if lactam or (in5 and lens.mean() > 1.355) or (not in5 and lens.min() > 1.40) else 0
+                    mean_len = sum(lens) / d
+                    h = 1 if lactam or (in5 and mean_len > 1.355) or (not in5 and min(lens) > 1.40) else 0
                 else:
-                    h = 0 if lens.min() < 1.32 else 1
+                    h = 0 if min(lens) < 1.32 else 1
             elif d == 1:
                 h = 0 if lens[0] < 1.20 else (1 if lens[0] < 1.30 else 2)
             elif d == 0:
@@ -1013,17 +1018,25 @@ def expected_charge(mol) -> int:
     return q
 
 
-def _mean_angle(vec: np.ndarray) -> float:
-    u = vec / np.linalg.norm(vec, axis=1, keepdims=True)
-    cos = u @ u.T
-    iu = np.triu_indices(len(u), 1)
-    return float(np.degrees(np.arccos(np.clip(cos[iu], -1, 1))).mean())
+def _mean_angle(vec: list, lens: list) -> float:
+    """Mean angle (degrees) between every pair of bond vectors."""
+    total, n = 0.0, 0
+    for p in range(len(vec)):
+        for q in range(p + 1, len(vec)):
+            c = sum(vec[p][k] * vec[q][k] for k in range(3)) / (lens[p] * lens[q])
+            total += math.degrees(math.acos(max(-1.0, min(1.0, c))))
+            n += 1
+    return total / n
 
 
-def _out_of_plane(center: np.ndarray, nbrs: np.ndarray) -> float:
-    n = np.cross(nbrs[1] - nbrs[0], nbrs[2] - nbrs[0])
-    nn = np.linalg.norm(n)
-    return float(abs((center - nbrs[0]) @ n) / nn) if nn > 1e-6 else 0.0
+def _out_of_plane(center: list, nbrs: list) -> float:
+    """Distance (Å) of ``center`` from the plane through its three neighbours."""
+    u = [nbrs[1][k] - nbrs[0][k] for k in range(3)]
+    v = [nbrs[2][k] - nbrs[0][k] for k in range(3)]
+    n = (u[1] * v[2] - u[2] * v[1], u[2] * v[0] - u[0] * v[2], u[0] * v[1] - u[1] * v[0])
+    nn = math.sqrt(n[0] ** 2 + n[1] ** 2 + n[2] ** 2)
+    w = [center[k] - nbrs[0][k] for k in range(3)]
+    return abs(sum(w[k] * n[k] for k in range(3))) / nn if nn > 1e-6 else 0.0
 
 
 def ligand_from_residue(ps: ParsedStructure, cand: LigandCandidate, smiles: str | None = None):
