@@ -12,7 +12,8 @@ cells = [
         "complex the model never saw."
     ),
     nbf.v4.new_code_cell(
-        "import os\nfrom pathlib import Path\n\nimport pocketvox as pv\nfrom pocketvox.apps.notebook import example_path\n\n"
+        "import os\nfrom pathlib import Path\n\nimport pocketvox as pv\n"
+        "from pocketvox.apps.notebook import example_path\n\n"
         "entry = example_path('1eve.pdb.gz')\n"
         "cpx = pv.load_complex(entry, ligand='E20:A:2001')\ncpx"
     ),
@@ -22,7 +23,9 @@ cells = [
         "print(df['type'].value_counts().to_string())\n"
         "df[['type', 'subtype', 'chain', 'resnum', 'resname', 'distance']].sort_values(['type', 'resnum'])"
     ),
-    nbf.v4.new_markdown_cell("## 2. Voxel grid\nSixteen atom-type density channels (protein and ligand) and one label channel per class."),
+    nbf.v4.new_markdown_cell(
+        "## 2. Voxel grid\nSixteen atom-type density channels (protein and ligand) and one label channel per class."
+    ),
     nbf.v4.new_code_cell(
         "grid = pv.voxelize(cpx, inter)\n"
         "print(grid.spec)\nprint('features', grid.features.shape, 'labels', grid.labels.shape)\n"
@@ -36,15 +39,17 @@ cells = [
         "res = pv.predict(entry, ligand='E20:A:2001', mode='pocket')\nres.hotspots_df().head(15)"
     ),
     nbf.v4.new_code_cell(
-        "hs = res.hotspots_df()\nprint(f\"{int(hs['satisfied'].sum())} of {len(hs)} hotspots are met by donepezil\")\n"
+        "hs = res.hotspots_df()\n"
+        "print(f\"{int(hs['satisfied'].sum())} of {len(hs)} hotspots are met by donepezil\")\n"
         "hs[~hs['satisfied'].astype(bool)][['class', 'probability', 'volume', 'residues']]"
     ),
-    nbf.v4.new_markdown_cell("## 4. Pictures\nSlices through the box (ligand atoms near the plane in cyan), and a 3D view."),
+    nbf.v4.new_markdown_cell("## 4. Pictures\nSlices through the box (ligand atoms near the plane in cyan), 3D view."),
     nbf.v4.new_code_cell("fig = pv.plot_slices(res, axis='z')"),
     nbf.v4.new_code_cell("view = pv.view_3d(res)\nview"),
     nbf.v4.new_markdown_cell("## 5. Files for PyMOL and ChimeraX"),
     nbf.v4.new_code_cell(
-        "import tempfile\nout = Path(tempfile.mkdtemp()) / '1eve_pred'\nfiles = res.write(out)\nsorted(os.listdir(out))"
+        "import tempfile\n\nout = Path(tempfile.mkdtemp()) / '1eve_pred'\nfiles = res.write(out)\n"
+        "sorted(os.listdir(out))"
     ),
     nbf.v4.new_markdown_cell("## 6. A protein the model never saw (PoseBusters test split)"),
     nbf.v4.new_code_cell(
