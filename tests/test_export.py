@@ -249,3 +249,16 @@ def test_finetune_uses_per_class_pos_weight(tmp_path):
                                          "config": {"pos_weight": [5.0, 25.0]}})
     rep = export_model(src, tmp_path / "p.pt", prune=0.25, finetune_steps=2, finetune_grids=2, progress=False)
     assert rep["fine_tune"]["steps"] == 2 and np.isfinite(rep["fine_tune"]["loss_last"])
+
+
+def test_export_default_model_by_name(tmp_path):
+    """``--model default`` exports the shipped model (pruned without fine-tune: no data needed)."""
+    from pocketvox.apps.export import export_model
+    from pocketvox.apps.inference import DEFAULT_MODEL, Predictor
+
+    if not DEFAULT_MODEL.is_file():
+        pytest.skip("no shipped default model")
+    rep = export_model("default", tmp_path / "p.pt", prune=0.5, progress=False)
+    assert rep["parameters"] < 0.4 * rep["source_parameters"]
+    p = Predictor.load(tmp_path / "p.pt")  # and the pruned export loads like the default
+    assert p.class_names == Predictor.load(None).class_names

@@ -157,6 +157,10 @@ def export_model(model, out, prune: float | None = None, quantize: str | None = 
         raise ExportError(f"--prune {prune}: expected a fraction of channels in (0, 1)")
     if quantize not in (None, "int8"):
         raise ExportError(f"--quantize {quantize!r}: only 'int8' is supported")
+    if model is None or str(model) == "default":  # the shipped model, as everywhere else
+        from pocketvox.apps.inference import resolve_model_path
+
+        model = resolve_model_path(None)
     ck = load_checkpoint(model)
     meta = dict(ck["meta"])
     if meta.get("compression", {}).get("quantize"):

@@ -8,7 +8,8 @@ import click
 
 
 @click.command("export")
-@click.option("--model", required=True, type=click.Path(dir_okay=False), help="Float model checkpoint to compress.")
+@click.option("--model", required=True, type=click.Path(dir_okay=False),
+              help="Float model checkpoint to compress ('default': the shipped model).")
 @click.option("--prune", type=float, help="Fraction of channels to remove from every layer group (0-1), by L1 norm.")
 @click.option("--quantize", type=click.Choice(["int8"]), help="Static post-training int8 quantisation (CPU).")
 @click.option("--finetune-steps", type=int, default=0, show_default=True,
