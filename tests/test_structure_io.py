@@ -106,6 +106,9 @@ def test_hetatm_ligand_bond_orders_from_geometry(plip_dir):
     assert len(aromatic6) >= 1
     assert mol.HasSubstructMatch(Chem.MolFromSmarts("[CH2]N1CCCCC1"))
     assert any("geometry" in n for n in notes)
+    # the whole molecule, including the indanone's sp3 CH2 in a nearly flat ring (regression)
+    donepezil = Chem.CanonSmiles("COc1cc2c(cc1OC)C(=O)C(CC1CCN(Cc3ccccc3)CC1)C2")
+    assert Chem.CanonSmiles(Chem.MolToSmiles(mol)) == donepezil
 
 
 def test_smiles_template_assigns_bond_orders(plip_dir):

@@ -940,8 +940,9 @@ def guess_hydrogens(mol) -> list[int]:
                 if ang > SP_MIN_ANGLE:
                     h = 0
                 elif a.IsInRing():
-                    # ring angles say little (a 5-ring is ~108° either way): planarity decides
-                    h = 1 if ring_planar[i] else 2
+                    # ring angles say little (a 5-ring is ~108° either way): planarity and bond
+                    # length decide (an sp3 CH2 in a flat ring, as in indanone, keeps 1.50 Å bonds)
+                    h = 1 if ring_planar[i] and min(lens) < 1.45 else 2
                 else:
                     h = 1 if (ang > SP3_MAX_ANGLE or min(lens) < 1.37) else 2
             elif d == 1:
