@@ -116,7 +116,7 @@ def write_figure(path, probs: np.ndarray, spec, class_names, ligand=None, hotspo
     import matplotlib.pyplot as plt
 
     k = len(class_names)
-    fig, axes = plt.subplots(1, k, figsize=(3.6 * k, 3.6), squeeze=False)
+    fig, axes = plt.subplots(1, k, figsize=(3.8 * k + 1.0, 3.6), squeeze=False, layout="constrained")
     o = spec.origin
     n = spec.shape[0]
     ext = [o[0], o[0] + (n - 1) * spec.resolution, o[1], o[1] + (n - 1) * spec.resolution]
