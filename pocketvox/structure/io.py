@@ -153,6 +153,15 @@ def _col(u: np.ndarray, a: int, b: int, upper: bool = False) -> np.ndarray:
     return np.array(vals, dtype=f"<U{b - a}")[inv]
 
 
+#: byte -> one-character str, blank for a space (single-character PDB columns decode by lookup)
+_CHAR_LUT = np.array([("" if i == 32 else chr(i)) for i in range(256)], dtype="<U1")
+
+
+def _char_col(u: np.ndarray, a: int) -> np.ndarray:
+    """One-character column ``a`` of an (N, 80) uint8 record array as str ('' where blank)."""
+    return _CHAR_LUT[u[:, a]]
+
+
 def _to_float(u: np.ndarray, a: int, b: int, path, what: str) -> np.ndarray:
     raw = np.ascontiguousarray(u[:, a:b]).view(f"S{b - a}").ravel()
     try:
@@ -181,13 +190,14 @@ class _Lines:
         self.padded = np.concatenate([buf, np.full(86, 32, np.uint8)])
         cr = (ends > self.starts) & (self.padded[np.maximum(ends - 1, 0)] == 13)
         self.lengths = ends - self.starts - cr
-        self.head = self.padded[self.starts[:, None] + np.arange(6)]
+        # each line's first 4 bytes as one integer: record types compare in one vectorised step
+        self.head4 = np.ascontiguousarray(self.padded[self.starts[:, None] + np.arange(4)]).view("<u4").ravel()
 
     def select(self, kinds: tuple[bytes, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Lines starting with one of ``kinds``: (N, 80) uint8 padded with spaces, line numbers, lengths."""
-        sel = np.zeros(len(self.starts), bool)
-        for k in kinds:  # prefix match: 'ATOM' also catches 'ATOM100000' (serials past 99999)
-            sel |= (self.head[:, : len(k)] == np.frombuffer(k, np.uint8)).all(1)
+        """Lines whose first 4 bytes are one of ``kinds`` (4-byte prefixes: 'ATOM' also catches
+        'ATOM100000', serials past 99999): (N, 80) uint8 padded with spaces, line numbers, lengths."""
+        codes = np.frombuffer(b"".join(k[:4] for k in kinds), "<u4")
+        sel = np.isin(self.head4, codes) if len(codes) > 1 else self.head4 == codes[0]
         idx = np.flatnonzero(sel)
         lengths = self.lengths[idx]
         # rows of 80 bytes starting at each line: a strided view of the buffer, gathered by start
@@ -212,10 +222,10 @@ def parse_pdb(data: bytes, path="<pdb>", model: int | None = None) -> _Sites:
     ensembles then cost one model, not twenty); None parses every model (:func:`_clean` picks later).
     """
     lines = _Lines(data)
-    u, line_no, lengths = lines.select((b"ATOM", b"HETATM"))
+    u, line_no, lengths = lines.select((b"ATOM", b"HETA"))
     if len(u) == 0:
         raise InputFileError(f"{path}: no ATOM/HETATM records (not a PDB file, or empty)")
-    _, model_lines, _ = lines.select((b"MODEL ",))
+    _, model_lines, _ = lines.select((b"MODE",))
     model_starts = model_lines.tolist()
     if model is not None and len(model_starts) > 1:
         m_of = np.maximum(np.searchsorted(model_lines, line_no) - 1, 0)
@@ -229,23 +239,27 @@ def parse_pdb(data: bytes, path="<pdb>", model: int | None = None) -> _Sites:
     coords = np.stack(
         [_to_float(u, 30, 38, path, "x"), _to_float(u, 38, 46, path, "y"), _to_float(u, 46, 54, path, "z")], 1
     )
-    occ_raw = np.char.strip(np.ascontiguousarray(u[:, 54:60]).view("S6").ravel())
-    occ = np.where(occ_raw == b"", b"1", occ_raw)
-    try:
-        occupancy = occ.astype(np.float64)
-    except ValueError:
-        occupancy = np.ones(len(u))
+    altloc = _char_col(u, 16)
+    occupancy = np.ones(len(u))
+    if (altloc != "").any():  # occupancies only decide between alternate conformers
+        occ_raw = np.char.strip(np.ascontiguousarray(u[:, 54:60]).view("S6").ravel())
+        try:
+            occupancy = np.where(occ_raw == b"", b"1", occ_raw).astype(np.float64)
+        except ValueError:
+            pass
     resnum_raw = np.char.strip(np.ascontiguousarray(u[:, 22:26]).view("S4").ravel())
     try:
         res_num = resnum_raw.astype(np.int64).astype(np.int32)
     except ValueError:
         # hybrid-36 or garbage: keep going with sequential numbers rather than fail
         res_num = np.array([int(x) if x.strip().lstrip(b"-").isdigit() else 0 for x in resnum_raw], np.int32)
-    serial_raw = np.ascontiguousarray(u[:, 6:11]).view("S5").ravel()
-    try:
-        serial = serial_raw.astype(np.int64).astype(np.int32)
-    except ValueError:
-        serial = np.arange(1, len(u) + 1, dtype=np.int32)
+    conect_rec, _, _ = lines.select((b"CONE",))
+    serial = np.arange(1, len(u) + 1, dtype=np.int32)
+    if len(conect_rec):  # serials only matter to resolve CONECT records
+        try:
+            serial = np.ascontiguousarray(u[:, 6:11]).view("S5").ravel().astype(np.int64).astype(np.int32)
+        except ValueError:
+            pass
     name = _col(u, 12, 16)
     element = _col(u, 76, 78, upper=True)
     missing = element == ""
@@ -255,17 +269,16 @@ def parse_pdb(data: bytes, path="<pdb>", model: int | None = None) -> _Sites:
     if model_starts:
         # atoms before the first MODEL record (rare) count as model 1 too
         model = np.maximum(np.searchsorted(np.asarray(model_starts), line_no) - 1, 0).astype(np.int32)
-    conect_rec, _, _ = lines.select((b"CONECT",))
     conect = _parse_conect(conect_rec)
     return _Sites(
         record=np.where(u[:, 0] == ord("H"), "HETATM", "ATOM"),
         serial=serial,
         name=name,
-        altloc=_col(u, 16, 17),
+        altloc=altloc,
         res_name=_col(u, 17, 20 if not (u[:, 20] != ord(" ")).any() else 21),
-        chain=_col(u, 21, 22),
+        chain=_char_col(u, 21),
         res_num=res_num,
-        icode=_col(u, 26, 27),
+        icode=_char_col(u, 26),
         coords=coords,
         occupancy=occupancy,
         element=element,
