@@ -8,7 +8,22 @@ import click
 
 from pocketvox.atomic import atomic_write_bytes, atomic_write_text
 
-__all__ = ["atomic_write_bytes", "atomic_write_text", "is_debug", "report_item_error"]
+__all__ = ["atomic_write_bytes", "atomic_write_text", "complex_inputs", "is_debug", "report_item_error"]
+
+
+def complex_inputs(f):
+    """The options that say where the ligand (or the box) is: ``--ligand``, ``--ligand-file``,
+    ``--center``, ``--smiles`` (shared by ``predict`` and ``explain``)."""
+    for opt in reversed([
+        click.option("--ligand", metavar="RES:CHAIN:NUM", help="HETATM ligand (PLIP notation); found if omitted."),
+        click.option("--ligand-file", type=click.Path(dir_okay=False),
+                     help="Ligand as SDF/MOL2 in the receptor's frame."),
+        click.option("--center", metavar="X,Y,Z",
+                     help="Box centre in Å (receptor alone, no ligand needed; pocket mode)."),
+        click.option("--smiles", help="Bond-order template for a HETATM ligand."),
+    ]):
+        f = opt(f)
+    return f
 
 
 def is_debug() -> bool:

@@ -6,13 +6,12 @@ import json
 
 import click
 
+from pocketvox.cli.common import complex_inputs
+
 
 @click.command("explain")
 @click.argument("structure", type=click.Path(dir_okay=False))
-@click.option("--ligand", metavar="RES:CHAIN:NUM", help="HETATM ligand (PLIP notation); found if omitted.")
-@click.option("--ligand-file", type=click.Path(dir_okay=False), help="Ligand as SDF/MOL2 in the receptor's frame.")
-@click.option("--center", metavar="X,Y,Z", help="Box centre in Å (receptor alone; pocket mode).")
-@click.option("--smiles", help="Bond-order template for a HETATM ligand.")
+@complex_inputs
 @click.option("--class", "cls", default="hbond", show_default=True,
               help="Interaction class to explain (hbond, hydrophobic, pistacking, ... as the model predicts).")
 @click.option("--mode", type=click.Choice(["complex", "pocket"]), default="complex", show_default=True)

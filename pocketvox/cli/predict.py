@@ -6,13 +6,12 @@ import json
 
 import click
 
+from pocketvox.cli.common import complex_inputs
+
 
 @click.command("predict")
 @click.argument("structure", type=click.Path(dir_okay=False))
-@click.option("--ligand", metavar="RES:CHAIN:NUM", help="HETATM ligand (PLIP notation); found if omitted.")
-@click.option("--ligand-file", type=click.Path(dir_okay=False), help="Ligand as SDF/MOL2 in the receptor's frame.")
-@click.option("--center", metavar="X,Y,Z", help="Box centre in Å (receptor alone, no ligand needed).")
-@click.option("--smiles", help="Bond-order template for a HETATM ligand.")
+@complex_inputs
 @click.option("--mode", type=click.Choice(["pocket", "complex"]), default="pocket", show_default=True,
               help="pocket: protein channels only (hotspots); complex: protein and ligand channels.")
 @click.option("--model", type=click.Path(dir_okay=False), help="Model checkpoint (default: the shipped model).")
