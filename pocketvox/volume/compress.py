@@ -36,7 +36,6 @@ from collections.abc import Iterable
 
 import torch
 from torch import nn
-from torch.nn import functional as F
 
 from pocketvox.volume.unet import UNet3D, UNetConfig, build_unet
 
@@ -283,23 +282,7 @@ class QuantizableUNet(nn.Module):
         return self.net.receptive_radius
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        n = self.net
-        size = x.shape[2:]
-        pad = [(-s) % n.multiple for s in size]
-        if any(pad):
-            x = F.pad(x, (0, pad[2], 0, pad[1], 0, pad[0]))
-        x = self.quant(x)
-        skips = []
-        for blk in n.down:
-            x = blk(x)
-            skips.append(x)
-            x = F.max_pool3d(x, 2)
-        x = n.drop(n.bottom(x))
-        for up, dec, cat in zip(n.up, n.dec, self.cats):
-            x = up(x)
-            x = dec(cat.cat([x, skips.pop()], dim=1))
-        x = self.dequant(n.head(x))
-        return x[:, :, : size[0], : size[1], : size[2]]
+        return self.net.run(x, enter=self.quant, leave=self.dequant, cats=self.cats)
 
     def n_parameters(self) -> int:
         return n_parameters(self)

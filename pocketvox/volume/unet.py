@@ -108,6 +108,12 @@ class UNet3D(nn.Module):
         return int(r)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.run(x)
+
+    def run(self, x: torch.Tensor, enter=None, leave=None, cats=None) -> torch.Tensor:
+        """The forward pass, with hooks for eager-mode quantisation: ``enter`` / ``leave`` wrap the
+        network after padding and before cropping (quant / dequant stubs), ``cats`` (one per decoder
+        level) replace ``torch.cat`` for the skip connections."""
         if x.dim() != 5:
             raise ValueError(f"expected (B, C, X, Y, Z) input, got shape {tuple(x.shape)}")
         size = x.shape[2:]
@@ -116,16 +122,21 @@ class UNet3D(nn.Module):
         if any(pad):
             # F.pad lists the last dimension first: (z_lo, z_hi, y_lo, y_hi, x_lo, x_hi)
             x = F.pad(x, (0, pad[2], 0, pad[1], 0, pad[0]))
+        if enter is not None:
+            x = enter(x)
         skips = []
         for blk in self.down:
             x = blk(x)
             skips.append(x)
             x = F.max_pool3d(x, 2)
         x = self.drop(self.bottom(x))
-        for up, dec in zip(self.up, self.dec):
+        for k, (up, dec) in enumerate(zip(self.up, self.dec)):
             x = up(x)
-            x = dec(torch.cat([x, skips.pop()], dim=1))
+            pair = [x, skips.pop()]
+            x = dec(cats[k].cat(pair, dim=1) if cats is not None else torch.cat(pair, dim=1))
         x = self.head(x)
+        if leave is not None:
+            x = leave(x)
         if any(pad):
             x = x[:, :, : size[0], : size[1], : size[2]]
         return x
