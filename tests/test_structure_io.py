@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from pocketvox.errors import InputFileError, LigandError
-from pocketvox.structure import io
+from pocketvox.structure import io, ligand
 
 gemmi = pytest.importorskip("gemmi")
 
@@ -99,7 +99,7 @@ def test_hetatm_ligand_bond_orders_from_geometry(plip_dir):
 
     ps = io.read_structure(plip_dir / "pdb" / "1eve.pdb")
     cand, _ = io.select_ligand(ps, "E20:A:2001")
-    mol, notes = io.ligand_from_residue(ps, cand)
+    mol, notes = ligand.ligand_from_residue(ps, cand)
     ring_info = mol.GetRingInfo()
     aromatic6 = [r for r in ring_info.AtomRings() if len(r) == 6
                  and all(mol.GetAtomWithIdx(i).GetIsAromatic() for i in r)]
@@ -114,7 +114,7 @@ def test_hetatm_ligand_bond_orders_from_geometry(plip_dir):
 def test_smiles_template_assigns_bond_orders(plip_dir):
     ps = io.read_structure(plip_dir / "pdb" / "3pxf.pdb")
     cand, _ = io.select_ligand(ps, "2AN:A:305")
-    mol, notes = io.ligand_from_residue(ps, cand, smiles="OS(=O)(=O)c1cccc2cccc(Nc3ccccc3)c12")
+    mol, notes = ligand.ligand_from_residue(ps, cand, smiles="OS(=O)(=O)c1cccc2cccc(Nc3ccccc3)c12")
     assert "bond orders from the SMILES template" in notes
     assert sum(a.GetIsAromatic() for a in mol.GetAtoms()) == 16
 
@@ -153,12 +153,12 @@ def test_bad_ligand_files(tmp_path):
     bad = tmp_path / "bad.sdf"
     bad.write_text("not a molecule\n")
     with pytest.raises(LigandError, match="not an SDF"):
-        io.read_ligand_file(bad)
+        ligand.read_ligand_file(bad)
     trunc = tmp_path / "trunc.sdf"
     trunc.write_text("x\n  RDKit          3D\n\n  3  2  0  0  0  0  0  0  0  0999 V2000\n"
                      "    0.0000    0.0000    0.0000 C   0  0\nM  END\n")
     with pytest.raises(LigandError):
-        io.read_ligand_file(trunc)
+        ligand.read_ligand_file(trunc)
     pentavalent = tmp_path / "c5.sdf"
     lines = ["c5", "  RDKit          3D", "", "  6  5  0  0  0  0  0  0  0  0999 V2000"]
     lines += ["    0.0000    0.0000    0.0000 C   0  0  0  0  0  0  0  0  0  0  0  0"]
@@ -167,7 +167,7 @@ def test_bad_ligand_files(tmp_path):
     lines += [f"  1  {k + 2}  1  0" for k in range(5)] + ["M  END", "$$$$"]
     pentavalent.write_text("\n".join(lines) + "\n")
     with pytest.raises(LigandError, match="RDKit rejected"):
-        io.read_ligand_file(pentavalent)
+        ligand.read_ligand_file(pentavalent)
 
 
 def test_posebusters_complex_with_sdf_ligand(posebusters_dir):

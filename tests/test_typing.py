@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from pocketvox.structure.atoms import AtomTable
-from pocketvox.structure.typing import type_ligand, type_protein
+from pocketvox.structure.ligand_typing import type_ligand
+from pocketvox.structure.typing import type_protein
 
 
 def _mol3d(smiles):
