@@ -115,27 +115,111 @@ def _stem_format(path: str | os.PathLike) -> str:
 
 
 # ------------------------------------------------------------------------------ raw atom sites
-@dataclass
-class _Sites:
-    """Atom sites as parsed, before cleaning (all arrays length N)."""
+class _Vocab:
+    """Distinct strings of a text column (``strings``, a NumPy str array) and their codes."""
 
-    record: np.ndarray  # 'ATOM' / 'HETATM'
-    serial: np.ndarray
-    name: np.ndarray
-    altloc: np.ndarray
-    res_name: np.ndarray
-    chain: np.ndarray
-    res_num: np.ndarray
-    icode: np.ndarray
-    coords: np.ndarray
-    occupancy: np.ndarray
-    element: np.ndarray
-    model: np.ndarray
-    conect: np.ndarray  # (M, 2) serial pairs
+    __slots__ = ("strings", "_index")
+
+    def __init__(self, strings: np.ndarray):
+        self.strings = strings
+        self._index: dict[str, int] | None = None
+
+    @property
+    def index(self) -> dict[str, int]:
+        if self._index is None:
+            self._index = {v: i for i, v in enumerate(self.strings.tolist())}
+        return self._index
+
+    def code(self, value: str) -> int:
+        """Code of ``value``, -1 when absent."""
+        return self.index.get(value, -1)
+
+    def lut(self, values) -> np.ndarray:
+        """(len(vocab),) bool: which codes stand for one of ``values``."""
+        out = np.zeros(len(self.strings), bool)
+        index = self.index
+        out[[index[v] for v in values if v in index]] = True
+        return out
+
+
+#: byte -> one-character str, blank for a space (single-character PDB columns decode by lookup)
+_CHAR_LUT = np.array([("" if i == 32 else chr(i)) for i in range(256)], dtype="<U1")
+_CHAR_VOCAB = _Vocab(_CHAR_LUT)
+
+_TEXT = ("name", "altloc", "res_name", "chain", "icode", "element")
+_PER_ATOM = ("hetero", "serial", "res_num", "coords", "occupancy", "model")
+
+
+class _Text:
+    """A text column of :class:`_Sites`: decoded from its codes on first access."""
+
+    def __set_name__(self, owner, name):
+        self.key = name
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            return self
+        v = obj._decoded.get(self.key)
+        if v is None:
+            v = obj.vocab[self.key].strings[obj.codes[self.key]]
+            obj._decoded[self.key] = v
+        return v
+
+
+class _Sites:
+    """Atom sites as parsed, before cleaning (all per-atom arrays length N).
+
+    Numeric columns: ``hetero`` (HETATM record), ``serial``, ``res_num``, ``coords`` (N, 3) Å,
+    ``occupancy``, ``model`` (0-based); ``conect`` (M, 2) serial pairs. Text columns (``name``,
+    ``altloc``, ``res_name``, ``chain``, ``icode``, ``element``) are integer ``codes[col]`` into a
+    small ``vocab[col]`` of distinct strings, and read as str arrays (decoded once, on first use):
+    comparisons and masks work on the codes, so string arrays are built only where needed.
+    """
+
+    name = _Text()
+    altloc = _Text()
+    res_name = _Text()
+    chain = _Text()
+    icode = _Text()
+    element = _Text()
+
+    def __init__(self, hetero, serial, res_num, coords, occupancy, model, conect, codes, vocab):
+        self.hetero = hetero
+        self.serial = serial
+        self.res_num = res_num
+        self.coords = coords
+        self.occupancy = occupancy
+        self.model = model
+        self.conect = conect
+        self.codes: dict[str, np.ndarray] = codes
+        self.vocab: dict[str, _Vocab] = vocab
+        self._decoded: dict[str, np.ndarray] = {}
+
+    @classmethod
+    def from_strings(cls, *, record, serial, name, altloc, res_name, chain, res_num, icode, coords, occupancy,
+                     element, model, conect) -> _Sites:
+        """Sites from per-atom str arrays (the NumPy and mmCIF readers)."""
+        codes, vocab = {}, {}
+        for key, col in zip(_TEXT, (name, altloc, res_name, chain, icode, element)):
+            uniq, inv = np.unique(col, return_inverse=True)
+            codes[key], vocab[key] = inv.reshape(-1), _Vocab(uniq)
+        return cls(np.asarray(record) == "HETATM", serial, res_num, coords, occupancy, model, conect, codes, vocab)
+
+    @property
+    def record(self) -> np.ndarray:
+        """(N,) str: 'ATOM' / 'HETATM'."""
+        return np.where(self.hetero, "HETATM", "ATOM")
+
+    def isin(self, col: str, values) -> np.ndarray:
+        """(N,) bool: text column ``col`` is one of ``values`` (compared on codes)."""
+        return self.vocab[col].lut(values)[self.codes[col]]
+
+    def text(self, col: str, row: int) -> str:
+        return str(self.vocab[col].strings[self.codes[col][row]])
 
     def take(self, m: np.ndarray) -> _Sites:
-        kw = {k: (v if k == "conect" else v[m]) for k, v in self.__dict__.items()}
-        return _Sites(**kw)
+        return _Sites(*(getattr(self, k)[m] for k in _PER_ATOM), self.conect,
+                      {k: v[m] for k, v in self.codes.items()}, self.vocab)
 
     def __len__(self) -> int:
         return len(self.serial)
@@ -150,10 +234,6 @@ def _col(u: np.ndarray, a: int, b: int, upper: bool = False) -> np.ndarray:
     if upper:
         vals = [v.upper() for v in vals]
     return np.array(vals, dtype=f"<U{b - a}")[inv]
-
-
-#: byte -> one-character str, blank for a space (single-character PDB columns decode by lookup)
-_CHAR_LUT = np.array([("" if i == 32 else chr(i)) for i in range(256)], dtype="<U1")
 
 
 def _char_col(u: np.ndarray, a: int) -> np.ndarray:
@@ -215,11 +295,47 @@ def _records(data: bytes, kinds: tuple[bytes, ...]) -> tuple[np.ndarray, np.ndar
 
 
 def parse_pdb(data: bytes, path="<pdb>", model: int | None = None) -> _Sites:
-    """Vectorised fixed-column parse of ATOM/HETATM/MODEL/CONECT records.
+    """ATOM/HETATM/MODEL/CONECT records in one compiled pass over the bytes (:mod:`._pdbscan`);
+    files it does not fully recognise (and bad input, for its error message) go through the
+    vectorised NumPy parser :func:`_parse_pdb_numpy`, which gives the same sites.
 
     ``model`` (1-based) keeps one model of a multi-model file before any column is parsed (NMR
     ensembles then cost one model, not twenty); None parses every model (:func:`_clean` picks later).
     """
+    if model is not None and int(model) < 1:
+        return _parse_pdb_numpy(data, path, model)
+    from pocketvox.structure._pdbscan import scan_pdb
+
+    (status, hetero, coords, res_num, serial, occupancy, models, altloc, chain, icode, name_id, name_vals,
+     res_id, res_vals, el_id, el_vals, el_missing, starts, conect, wide_res) = scan_pdb(
+        np.frombuffer(data, np.uint8), -1 if model is None else int(model))
+    if status != 0:
+        return _parse_pdb_numpy(data, path, model)
+    codes = {"name": name_id, "altloc": altloc, "res_name": res_id, "chain": chain, "icode": icode,
+             "element": el_id}
+    vocab = {"name": _packed_vocab(name_vals, "<U4"), "altloc": _CHAR_VOCAB,
+             "res_name": _packed_vocab(res_vals, "<U4" if wide_res else "<U3"), "chain": _CHAR_VOCAB,
+             "icode": _CHAR_VOCAB, "element": _packed_vocab(el_vals, "<U2")}
+    sites = _Sites(hetero, serial, res_num, coords, occupancy, models, conect, codes, vocab)
+    if el_missing.any():
+        # no element column: guessed from the atom name, as the NumPy parser does
+        rows = np.flatnonzero(el_missing)
+        first2 = np.array([data[s + 12:s + 14].strip().decode("latin-1").upper() for s in starts[rows].tolist()])
+        element = sites.element.copy()
+        element[rows] = _element_from_name(sites.name[rows], first2)
+        uniq, inv = np.unique(element, return_inverse=True)
+        sites.codes["element"], sites.vocab["element"] = inv.reshape(-1), _Vocab(uniq)
+        sites._decoded.pop("element", None)
+    return sites
+
+
+def _packed_vocab(vals: np.ndarray, dtype: str) -> _Vocab:
+    """Strings from stripped ASCII text packed little-endian into integers (at most 4 bytes)."""
+    return _Vocab(vals.astype("<u4").view("S4").astype(dtype))
+
+
+def _parse_pdb_numpy(data: bytes, path="<pdb>", model: int | None = None) -> _Sites:
+    """Vectorised fixed-column parse of ATOM/HETATM/MODEL/CONECT records (see :func:`parse_pdb`)."""
     lines = _Lines(data)
     u, line_no, lengths = lines.select((b"ATOM", b"HETA"))
     if len(u) == 0:
@@ -269,7 +385,7 @@ def parse_pdb(data: bytes, path="<pdb>", model: int | None = None) -> _Sites:
         # atoms before the first MODEL record (rare) count as model 1 too
         model = np.maximum(np.searchsorted(np.asarray(model_starts), line_no) - 1, 0).astype(np.int32)
     conect = _parse_conect(conect_rec)
-    return _Sites(
+    return _Sites.from_strings(
         record=np.where(u[:, 0] == ord("H"), "HETATM", "ATOM"),
         serial=serial,
         name=name,
@@ -364,7 +480,7 @@ def parse_mmcif(data: bytes, path="<cif>") -> _Sites:
     ins = np.where(np.isin(ins, ["?", "."]), "", ins)
     models = num("pdbx_PDB_model_num", 1).astype(np.int64)
     _, model_idx = np.unique(models, return_inverse=True)
-    return _Sites(
+    return _Sites.from_strings(
         record=np.where(col("group_PDB", "ATOM") == "HETATM", "HETATM", "ATOM"),
         serial=num("id", 0).astype(np.int32),
         name=col("auth_atom_id").astype(str),
@@ -396,82 +512,89 @@ def parse_structure(path: str | os.PathLike, data: bytes | None = None, model: i
 
 # --------------------------------------------------------------------------------- cleaning
 def _clean(sites: _Sites, model: int | None, path) -> _Sites:
-    """One model, one conformer per residue, no hydrogens, no waters."""
+    """One model, one conformer per residue, no hydrogens, no waters.
+
+    Alternate locations: per residue run (chain, number, insertion code) the conformer with the
+    highest mean occupancy (the first on ties) plus atoms without an altloc. Duplicated atom sites
+    without altloc labels (some protonation tools write both conformers that way): the first
+    occurrence of a name within a residue is kept, as gemmi does.
+    """
+    from pocketvox.structure._pdbscan import clean_rows
+
+    keep = ~(sites.isin("element", ("H", "D")) | sites.isin("res_name", WATER_NAMES))
     if len(sites.model) and sites.model.max() > 0:
         m = 0 if model is None else int(model) - 1
-        if m not in set(sites.model.tolist()):
+        in_model = sites.model == m
+        if not in_model.any():
             raise InputFileError(f"{path}: model {model} not present ({len(np.unique(sites.model))} models)")
-        sites = sites.take(sites.model == m)
-    heavy = ~np.isin(sites.element, ["H", "D"])
-    not_water = ~np.isin(sites.res_name, list(WATER_NAMES))
-    sites = sites.take(heavy & not_water)
-    alt = sites.altloc != ""
-    if alt.any():
-        keep = ~alt
-        # residue runs by chain/number/icode (not name: microheterogeneity puts two names in one site)
-        change = np.ones(len(sites), bool)
-        change[1:] = ((sites.chain[1:] != sites.chain[:-1]) | (sites.res_num[1:] != sites.res_num[:-1])
-                      | (sites.icode[1:] != sites.icode[:-1]))
-        key = np.cumsum(change)
-        for k in np.unique(key[alt]):
-            in_res = alt & (key == k)
-            locs = sites.altloc[in_res]
-            occ = sites.occupancy[in_res]
-            uniq = list(dict.fromkeys(locs.tolist()))  # first-seen order
-            best = max(uniq, key=lambda a: (occ[locs == a].mean(), -uniq.index(a)))
-            keep |= in_res & (sites.altloc == best)
-        sites = sites.take(keep)
-    # duplicated atom sites without altloc labels (some protonation tools write both conformers
-    # that way): keep the first occurrence, as gemmi does
-    rid, _ = _residue_index(sites)
-    _, name_code = np.unique(sites.name, return_inverse=True)
-    _, first = np.unique(rid.astype(np.int64) * (name_code.max() + 1) + name_code, return_index=True)
-    if len(first) < len(sites):
-        sites = sites.take(np.sort(first))
-    if len(sites) == 0:
+        keep &= in_model
+    c = sites.codes
+    rows = clean_rows(np.flatnonzero(keep), c["chain"], sites.res_num, c["icode"], c["res_name"], c["altloc"],
+                      sites.vocab["altloc"].code(""), sites.occupancy, c["name"])
+    if len(rows) == 0:
         raise InputFileError(f"{path}: no heavy atoms after removing hydrogens and waters")
-    return sites
+    return sites if len(rows) == len(sites) else sites.take(rows)
 
 
 def _residue_index(sites: _Sites) -> tuple[np.ndarray, np.ndarray]:
     """Residue id per atom (consecutive runs of chain/num/icode/name) and each residue's first row."""
     n = len(sites)
+    c = sites.codes
     change = np.ones(n, bool)
     change[1:] = (
-        (sites.chain[1:] != sites.chain[:-1])
+        (c["chain"][1:] != c["chain"][:-1])
         | (sites.res_num[1:] != sites.res_num[:-1])
-        | (sites.icode[1:] != sites.icode[:-1])
-        | (sites.res_name[1:] != sites.res_name[:-1])
+        | (c["icode"][1:] != c["icode"][:-1])
+        | (c["res_name"][1:] != c["res_name"][:-1])
     )
     rid = np.cumsum(change) - 1
     return rid, np.flatnonzero(change)
 
 
+#: Å: grid cell of the bond search; no covalent radius sum plus tolerance exceeds it.
+_BOND_CUTOFF = 2 * max(COVALENT_RADII.values()) + BOND_TOLERANCE
+
+
 def perceive_bonds(coords: np.ndarray, element: np.ndarray) -> np.ndarray:
     """Covalent bonds from distances: (M, 2) int32 pairs i < j (metals never bonded)."""
-    from scipy.spatial import cKDTree
-
     if len(coords) < 2:
         return np.zeros((0, 2), np.int32)
     radii = np.array([COVALENT_RADII.get(e, 0.0) for e in element.tolist()]) if len(element) < 64 else (
         _radii_lookup(element)
     )
-    bondable = radii > 0
-    idx = np.flatnonzero(bondable)
-    tree = cKDTree(coords[idx])
-    pairs = tree.query_pairs(2 * max(COVALENT_RADII.values()) + BOND_TOLERANCE, output_type="ndarray")
-    if len(pairs) == 0:
+    return _bonds_from_radii(coords, radii)
+
+
+def _bonds_from_radii(coords: np.ndarray, radii: np.ndarray) -> np.ndarray:
+    """(M, 2) int32 pairs i < j, sorted, with MIN_BOND < d <= r_i + r_j + BOND_TOLERANCE."""
+    from pocketvox.structure._pdbscan import bond_pairs
+
+    if len(coords) < 2:
         return np.zeros((0, 2), np.int32)
-    i, j = idx[pairs[:, 0]], idx[pairs[:, 1]]
-    d = np.linalg.norm(coords[i] - coords[j], axis=1)
-    ok = (d <= radii[i] + radii[j] + BOND_TOLERANCE) & (d > MIN_BOND)
-    out = np.stack([np.minimum(i, j), np.maximum(i, j)], 1)[ok]
-    return out[np.lexsort((out[:, 1], out[:, 0]))].astype(np.int32)
+    pairs = bond_pairs(np.ascontiguousarray(coords, np.float64), np.asarray(radii, np.float64), BOND_TOLERANCE,
+                       MIN_BOND, _BOND_CUTOFF)
+    return pairs.astype(np.int32)
 
 
 def _radii_lookup(element: np.ndarray) -> np.ndarray:
     uniq, inv = np.unique(element, return_inverse=True)
     return np.array([COVALENT_RADII.get(e, 0.0) for e in uniq])[inv]
+
+
+def _site_radii(sites: _Sites) -> np.ndarray:
+    """(N,) covalent radius of each site's element (0: never bonded)."""
+    strings = sites.vocab["element"].strings.tolist()
+    return np.array([COVALENT_RADII.get(e, 0.0) for e in strings])[sites.codes["element"]]
+
+
+def _name_class(sites: _Sites, names: tuple[str, ...]) -> np.ndarray:
+    """(N,) int8: 1 + position of the atom's name in ``names``, 0 for other names."""
+    lut = np.zeros(len(sites.vocab["name"].strings), np.int8)
+    index = sites.vocab["name"].index
+    for k, nm in enumerate(names):
+        if nm in index:
+            lut[index[nm]] = k + 1
+    return lut[sites.codes["name"]]
 
 
 def _restrict_cross_residue_bonds(bonds: np.ndarray, sites: _Sites, rid: np.ndarray) -> np.ndarray:
@@ -480,13 +603,12 @@ def _restrict_cross_residue_bonds(bonds: np.ndarray, sites: _Sites, rid: np.ndar
     if len(bonds) == 0:
         return bonds
     i, j = bonds[:, 0], bonds[:, 1]
-    same = rid[i] == rid[j]
-    ni, nj = sites.name[i], sites.name[j]
-    peptide = ((ni == "C") & (nj == "N")) | ((ni == "N") & (nj == "C"))
-    nucleic = ((ni == "O3'") & (nj == "P")) | ((ni == "P") & (nj == "O3'"))
-    disulfide = (ni == "SG") & (nj == "SG")
-    hetero = (sites.record[i] == "HETATM") | (sites.record[j] == "HETATM")
-    return bonds[same | peptide | nucleic | disulfide | hetero]
+    # classes 1 C, 2 N, 3 O3', 4 P, 5 SG: the products 2 (C-N), 12 (O3'-P) and 25 (SG-SG) are links
+    cls = _name_class(sites, ("C", "N", "O3'", "P", "SG"))
+    p = cls[i].astype(np.int16) * cls[j]
+    link = (p == 2) | (p == 12) | (p == 25)
+    keep = (rid[i] == rid[j]) | link | sites.hetero[i] | sites.hetero[j]
+    return bonds[keep]
 
 
 #: Å: a C-N (or O3'-P) distance this short between two residues is a backbone link.
@@ -496,50 +618,46 @@ LINK_DISTANCE = 1.75
 def _polymer_mask(sites: _Sites, rid: np.ndarray) -> np.ndarray:
     """ATOM records plus HETATM residues linked into a chain by a peptide (C-N) or phosphodiester
     (O3'-P) bond to a neighbouring residue (modified residues such as MSE, SEP, PSU)."""
-    from scipy.spatial import cKDTree
+    from pocketvox.structure._pdbscan import linked_residues
 
-    poly = sites.record == "ATOM"
-    het = ~poly
+    het = sites.hetero
+    poly = ~het
     if not het.any():
         return poly
-    link_atoms = np.flatnonzero(np.isin(sites.name, ["C", "N", "O3'", "P"]))
-    if len(link_atoms) < 2:
-        return poly
-    pairs = cKDTree(sites.coords[link_atoms]).query_pairs(LINK_DISTANCE, output_type="ndarray")
-    if len(pairs) == 0:
-        return poly
-    i, j = link_atoms[pairs[:, 0]], link_atoms[pairs[:, 1]]
-    ni, nj = sites.name[i], sites.name[j]
-    link = (rid[i] != rid[j]) & (
-        ((ni == "C") & (nj == "N")) | ((ni == "N") & (nj == "C"))
-        | ((ni == "O3'") & (nj == "P")) | ((ni == "P") & (nj == "O3'"))
-    )
-    linked = np.unique(np.concatenate([rid[i[link]], rid[j[link]]]))
+    link_class = _name_class(sites, ("C", "N", "O3'", "P"))
+    n_res = int(rid[-1]) + 1
+    res_has_het = np.zeros(n_res, bool)
+    res_has_het[rid[het]] = True
+    linked = linked_residues(sites.coords, rid, link_class, res_has_het, n_res, LINK_DISTANCE)
     # only hetero residues that look like monomers (have the backbone atoms) join the chain
-    return poly | (np.isin(rid, linked) & het & _has_backbone(sites, rid))
+    return poly | (linked[rid] & het & _has_backbone(sites, rid))
 
 
 def _has_backbone(sites: _Sites, rid: np.ndarray) -> np.ndarray:
     """(N,) bool: the atom's residue has CA (amino acid) or C1' (nucleotide)."""
     has = np.zeros(rid.max() + 1, bool)
-    has[rid[np.isin(sites.name, ["CA", "C1'"])]] = True
+    has[rid[sites.isin("name", ("CA", "C1'"))]] = True
     return has[rid]
 
 
 # ------------------------------------------------------------------------------ atom tables
 def _table_from_sites(sites: _Sites, bonds: np.ndarray | None = None, hetero: np.ndarray | None = None) -> AtomTable:
     if bonds is None:
-        bonds = perceive_bonds(sites.coords, sites.element)
+        bonds = _bonds_from_radii(sites.coords, _site_radii(sites))
+
+    def text(col, dtype):
+        return sites.vocab[col].strings.astype(dtype, copy=False)[sites.codes[col]]
+
     return AtomTable.from_columns(
         coords=sites.coords,
-        element=sites.element.astype("<U2"),
-        name=sites.name.astype("<U4"),
-        res_name=sites.res_name.astype("<U5"),
+        element=text("element", "<U2"),
+        name=text("name", "<U4"),
+        res_name=text("res_name", "<U5"),
         res_num=sites.res_num,
-        icode=sites.icode.astype("<U1"),
-        chain=sites.chain.astype("<U4"),
+        icode=text("icode", "<U1"),
+        chain=text("chain", "<U4"),
         serial=sites.serial,
-        hetero=(sites.record == "HETATM") if hetero is None else hetero,
+        hetero=sites.hetero if hetero is None else hetero,
         bonds=bonds,
         bond_order=np.ones(len(bonds), np.float32),
     )
@@ -592,20 +710,22 @@ class LigandCandidate:
 def read_structure(path: str | os.PathLike, model: int | None = None) -> ParsedStructure:
     """Parse and clean a macromolecular structure and split receptor from hetero groups."""
     # the first model is the default: parse only it (1-based ``model`` selects another)
-    sites = _clean(parse_structure(path, model=1 if model is None else model), None, path)
+    sites = _clean(parse_structure(path, model=1 if model is None else model), model, path)
     rid, _ = _residue_index(sites)
     poly = _polymer_mask(sites, rid)
-    metal = np.isin(sites.element, list(METALS)) & ~poly
+    metal = sites.isin("element", METALS) & ~poly
     receptor = poly | metal
     het = np.flatnonzero(~receptor)
-    hb = perceive_bonds(sites.coords[het], sites.element[het])
+    hb = _bonds_from_radii(sites.coords[het], _site_radii(sites)[het])
     return ParsedStructure(str(path), sites, rid, receptor, het[hb] if len(hb) else np.zeros((0, 2), np.int64))
 
 
 def _candidates(ps: ParsedStructure) -> list[LigandCandidate]:
     """Hetero residues, merged where covalently bonded to each other (union-find over residues)."""
     s = ps.sites
-    het_res = np.unique(ps.rid[~ps.receptor_mask])
+    het_rid = ps.rid[~ps.receptor_mask]
+    # rid counts residue runs, so it is sorted and each residue's rows are one slice
+    het_res = het_rid[np.r_[True, het_rid[1:] != het_rid[:-1]]] if len(het_rid) else het_rid
     parent = {int(r): int(r) for r in het_res}
 
     def find(x):
@@ -624,14 +744,20 @@ def _candidates(ps: ParsedStructure) -> list[LigandCandidate]:
     groups: dict[int, list[int]] = {}
     for r in het_res.tolist():
         groups.setdefault(find(r), []).append(r)
+    bounds = np.searchsorted(ps.rid, np.stack([het_res, het_res + 1]))
+    first_of = dict(zip(het_res.tolist(), bounds[0].tolist()))
+    end_of = dict(zip(het_res.tolist(), bounds[1].tolist()))
+    res_names = s.vocab["res_name"].strings.tolist()
+    chains = s.vocab["chain"].strings.tolist()
+    rn_code, ch_code = s.codes["res_name"], s.codes["chain"]
     out = []
     for root, members in sorted(groups.items()):
-        rows = np.flatnonzero(np.isin(ps.rid, members))
-        first = np.flatnonzero(ps.rid == root)[0]
-        names = tuple(f"{s.res_name[ps.rid == m][0]}:{s.chain[ps.rid == m][0]}:{s.res_num[ps.rid == m][0]}"
+        rows = np.concatenate([np.arange(first_of[m], end_of[m]) for m in members])
+        first = first_of[root]
+        names = tuple(f"{res_names[rn_code[first_of[m]]]}:{chains[ch_code[first_of[m]]]}:{s.res_num[first_of[m]]}"
                       for m in members)
-        out.append(LigandCandidate(str(s.res_name[first]), str(s.chain[first]), int(s.res_num[first]),
-                                   str(s.icode[first]), len(rows), rows, names))
+        out.append(LigandCandidate(res_names[rn_code[first]], chains[ch_code[first]], int(s.res_num[first]),
+                                   s.text("icode", first), len(rows), rows, names))
     return out
 
 
@@ -643,26 +769,20 @@ def receptor_table(ps: ParsedStructure, near: np.ndarray | None = None, radius: 
     """
     from pocketvox.structure.typing import type_protein
 
-    m = ps.receptor_mask.copy()
+    m = ps.receptor_mask
     if not m.any():
         raise InputFileError(f"{ps.path}: no protein or nucleic-acid atoms found")
     if near is not None and radius is not None and len(near):
-        from scipy.spatial import cKDTree
+        from pocketvox.structure._pdbscan import near_residues
 
-        near = np.asarray(near, np.float64)
-        xyz = ps.sites.coords
-        # cheap box test first, exact distances only for the atoms inside the padded box
-        box = m & np.all((xyz >= near.min(0) - radius) & (xyz <= near.max(0) + radius), axis=1)
-        idx = np.flatnonzero(box)
-        hits = cKDTree(near).query_ball_point(xyz[idx], radius, return_length=True)
-        close = np.zeros(int(ps.rid.max()) + 1, bool)
-        close[ps.rid[idx[hits > 0]]] = True
-        m &= close[ps.rid]
+        near = np.ascontiguousarray(near, np.float64).reshape(-1, 3)
+        close = near_residues(ps.sites.coords, m, ps.rid, int(ps.rid[-1]) + 1, near, float(radius))
+        m = m & close[ps.rid]
         if not m.any():
             raise LigandError(f"{ps.path}: no receptor atom within {radius} Å of the ligand")
-    sub = ps.sites.take(m)
-    rid_sub = ps.rid[m]
-    bonds = _restrict_cross_residue_bonds(perceive_bonds(sub.coords, sub.element), sub, rid_sub)
+    rows = np.flatnonzero(m)
+    sub = ps.sites.take(rows)
+    bonds = _restrict_cross_residue_bonds(_bonds_from_radii(sub.coords, _site_radii(sub)), sub, ps.rid[rows])
     return type_protein(_table_from_sites(sub, bonds))
 
 
@@ -696,12 +816,13 @@ def select_ligand(ps: ParsedStructure, ligand: str | None = None) -> tuple[Ligan
             listing = ", ".join(c.id for c in cands[:12]) or "none"
             raise LigandError(f"{ps.path}: ligand {ligand} not found (hetero groups present: {listing})")
         return hits[0], notes
+    is_metal = ps.sites.isin("element", METALS)
     drug_like = [c for c in cands if c.res_name not in ADDITIVES and c.n_heavy >= 6
-                 and c.res_name not in WATER_NAMES and not np.isin(ps.sites.element[c.rows], list(METALS)).all()]
+                 and c.res_name not in WATER_NAMES and not is_metal[c.rows].all()]
     if not drug_like:
         # no drug-like group: fall back to the largest non-ion hetero group (sugars, small ligands)
         drug_like = [c for c in cands if c.n_heavy >= 2 and c.res_name not in WATER_NAMES
-                     and not np.isin(ps.sites.element[c.rows], list(METALS)).all()]
+                     and not is_metal[c.rows].all()]
         if drug_like:
             notes.append("no drug-like ligand; using the largest hetero group")
     if not drug_like:

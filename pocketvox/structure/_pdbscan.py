@@ -1,0 +1,650 @@
+"""Numba kernels behind :mod:`pocketvox.structure.io` (imported only when a PDB file is parsed or a
+structure is cleaned, so that ``import pocketvox.structure.io`` stays free of numba).
+
+* :func:`scan_pdb`: one pass over a PDB file's bytes: ATOM/HETATM/MODEL/CONECT lines, coordinates,
+  serials, residue numbers, occupancies, and the fixed-width text fields packed into integers
+  (stripped bytes, little-endian) and interned to small ids. Anything the fast path does not
+  recognise (signs other than '-', exponents, control or non-ASCII bytes in text fields, short
+  records, a missing model) returns a non-zero status and the caller falls back on the NumPy
+  parser, which then produces the exact values or error message.
+* :func:`clean_rows`: alternate-location choice and duplicate-site removal over residue runs.
+* :func:`bond_pairs`: covalent bonds from distances on a cell grid (the same tests, in the same
+  floating-point order, as the KD-tree version they replace).
+* :func:`linked_residues`, :func:`near_residues`: peptide/phosphodiester links of hetero residues
+  and binding-site residue selection.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+_POW10 = np.array([10.0**k for k in range(19)])
+
+_ATOM = 0x4D4F5441  # b"ATOM" read little-endian
+_HETA = 0x41544548  # b"HETA"
+_MODE = 0x45444F4D  # b"MODE"
+_CONE = 0x454E4F43  # b"CONE"
+
+
+@nb.njit(cache=True)
+def _byte(buf, s, L, c):
+    """Byte at column ``c`` of the line starting at ``s`` with length ``L`` (space past its end)."""
+    return buf[s + c] if c < L else np.uint8(32)
+
+
+@nb.njit(cache=True)
+def _head4(buf, s):
+    v = 0
+    n = len(buf)
+    for k in range(4):
+        b = buf[s + k] if s + k < n else 32
+        v |= np.int64(b) << (8 * k)
+    return v
+
+
+@nb.njit(cache=True)
+def _parse_float(buf, s, L, a, b):
+    """Fixed-width decimal in columns [a, b): (value, ok). Accepts blanks around
+    ``[-+]digits[.digits]``; the value is mantissa / 10**k, i.e. correctly rounded like strtod."""
+    i = a
+    while i < b and _byte(buf, s, L, i) == 32:
+        i += 1
+    neg = False
+    if i < b and (_byte(buf, s, L, i) == 45 or _byte(buf, s, L, i) == 43):
+        neg = _byte(buf, s, L, i) == 45
+        i += 1
+    mant = 0
+    nd = 0
+    frac = 0
+    seen_dot = False
+    while i < b:
+        c = _byte(buf, s, L, i)
+        if 48 <= c <= 57:
+            mant = mant * 10 + (c - 48)
+            nd += 1
+            if seen_dot:
+                frac += 1
+        elif c == 46 and not seen_dot:
+            seen_dot = True
+        else:
+            break
+        i += 1
+    while i < b and _byte(buf, s, L, i) == 32:
+        i += 1
+    if i != b or nd == 0 or nd > 15:
+        return 0.0, False
+    v = mant / _POW10[frac]
+    return (-v if neg else v), True
+
+
+@nb.njit(cache=True)
+def _parse_int(buf, s, L, a, b):
+    """Fixed-width integer in columns [a, b): (value, ok, blank)."""
+    i = a
+    while i < b and _byte(buf, s, L, i) == 32:
+        i += 1
+    if i == b:
+        return 0, False, True
+    neg = False
+    if _byte(buf, s, L, i) == 45:
+        neg = True
+        i += 1
+    v = 0
+    nd = 0
+    while i < b:
+        c = _byte(buf, s, L, i)
+        if 48 <= c <= 57:
+            v = v * 10 + (c - 48)
+            nd += 1
+        else:
+            break
+        i += 1
+    while i < b and _byte(buf, s, L, i) == 32:
+        i += 1
+    if i != b or nd == 0:
+        return 0, False, False
+    return (-v if neg else v), True, False
+
+
+@nb.njit(cache=True)
+def _pack(buf, s, L, a, b, upper):
+    """Columns [a, b) with blanks stripped, packed little-endian into an int (0 when blank)."""
+    lo = a
+    hi = b
+    while lo < hi and _byte(buf, s, L, lo) == 32:
+        lo += 1
+    while hi > lo and _byte(buf, s, L, hi - 1) == 32:
+        hi -= 1
+    v = 0
+    for k in range(lo, hi):
+        c = np.int64(_byte(buf, s, L, k))
+        if upper and 97 <= c <= 122:
+            c -= 32
+        v |= c << (8 * (k - lo))
+    return v
+
+
+@nb.njit(cache=True)
+def _intern(vals):
+    """Ids in first-seen order for an int64 array, and the distinct values (open addressing)."""
+    n = len(vals)
+    size = 64
+    while size < 2 * n and size < (1 << 22):
+        size *= 2
+    keys = np.empty(size, np.int64)
+    slot_id = np.full(size, -1, np.int32)
+    ids = np.empty(n, np.int32)
+    uniq = np.empty(n, np.int64)
+    nu = 0
+    mask = size - 1
+    for r in range(n):
+        v = vals[r]
+        h = ((v * 0x9E3779B97F4A7C15) >> 17) & mask
+        while True:
+            sid = slot_id[h]
+            if sid < 0:
+                slot_id[h] = nu
+                keys[h] = v
+                uniq[nu] = v
+                ids[r] = nu
+                nu += 1
+                break
+            if keys[h] == v:
+                ids[r] = sid
+                break
+            h = (h + 1) & mask
+    return ids, uniq[:nu]
+
+
+@nb.njit(cache=True)
+def scan_pdb(buf, want_model):
+    """Parse the ATOM/HETATM records of one model (``want_model`` 1-based; -1: every model).
+
+    Returns ``(status, hetero, coords (N, 3), res_num, serial, occupancy, model, altloc, chain,
+    icode, name_id, name_vals, res_id, res_vals, el_id, el_vals, el_missing, starts, conect)``;
+    status 0 means every field was read, anything else asks for the NumPy parser.
+    """
+    n = len(buf)
+    cap = n // 5 + 2
+    a_start = np.empty(cap, np.int64)
+    a_len = np.empty(cap, np.int64)
+    a_model = np.empty(cap, np.int32)
+    c_start = np.empty(cap, np.int64)
+    c_len = np.empty(cap, np.int64)
+    na = 0
+    nc = 0
+    n_model_lines = 0
+    s = 0
+    while s < n:
+        e = s
+        while e < n and buf[e] != 10:
+            e += 1
+        L = e - s
+        if L > 0 and buf[e - 1] == 13:
+            L -= 1
+        h = _head4(buf, s)
+        if h == _ATOM or h == _HETA:
+            a_start[na] = s
+            a_len[na] = L
+            a_model[na] = max(n_model_lines - 1, 0)
+            na += 1
+        elif h == _MODE:
+            n_model_lines += 1
+        elif h == _CONE:
+            c_start[nc] = s
+            c_len[nc] = L
+            nc += 1
+        s = e + 1
+    # --- which rows: one model of a multi-model file
+    keep = np.ones(na, np.bool_)
+    if want_model >= 1 and n_model_lines > 1:
+        found = False
+        for r in range(na):
+            if a_model[r] == want_model - 1:
+                found = True
+            else:
+                keep[r] = False
+        if not found:
+            return _fail()
+    nk = 0
+    for r in range(na):
+        if keep[r]:
+            nk += 1
+    if nk == 0:
+        return _fail()
+    rows = np.empty(nk, np.int64)
+    k = 0
+    for r in range(na):
+        if keep[r]:
+            rows[k] = r
+            k += 1
+    # --- fixed-width fields
+    hetero = np.empty(nk, np.bool_)
+    coords = np.empty((nk, 3), np.float64)
+    res_num = np.empty(nk, np.int32)
+    serial = np.empty(nk, np.int32)
+    occ = np.ones(nk, np.float64)
+    model = np.zeros(nk, np.int32)
+    altloc = np.empty(nk, np.uint8)
+    chain = np.empty(nk, np.uint8)
+    icode = np.empty(nk, np.uint8)
+    name_v = np.empty(nk, np.int64)
+    res3_v = np.empty(nk, np.int64)
+    res4_v = np.empty(nk, np.int64)
+    el_v = np.empty(nk, np.int64)
+    starts = np.empty(nk, np.int64)
+    serial_ok = True
+    occ_ok = True
+    any_alt = False
+    wide_res = False
+    for k in range(nk):
+        r = rows[k]
+        s = a_start[r]
+        L = a_len[r]
+        if L < 54:
+            return _fail()
+        # text fields must be printable ASCII (anything else: the NumPy path decodes it)
+        for c in range(12, 27):
+            b = _byte(buf, s, L, c)
+            if b < 32 or b > 126:
+                return _fail()
+        for c in range(76, 78):
+            b = _byte(buf, s, L, c)
+            if b < 32 or b > 126:
+                return _fail()
+        starts[k] = s
+        hetero[k] = buf[s] == 72
+        for d in range(3):
+            v, ok = _parse_float(buf, s, L, 30 + 8 * d, 38 + 8 * d)
+            if not ok:
+                return _fail()
+            coords[k, d] = v
+        iv, ok, _ = _parse_int(buf, s, L, 22, 26)
+        if not ok:
+            return _fail()
+        res_num[k] = iv
+        iv, ok, _ = _parse_int(buf, s, L, 6, 11)
+        serial[k] = iv
+        serial_ok = serial_ok and ok
+        fv, ok = _parse_float(buf, s, L, 54, 60)
+        if ok:
+            occ[k] = fv
+        else:
+            blank = True
+            for c in range(54, 60):
+                if _byte(buf, s, L, c) != 32:
+                    blank = False
+            if not blank:
+                occ_ok = False
+        if n_model_lines > 0:
+            model[k] = a_model[r]
+        altloc[k] = _byte(buf, s, L, 16)
+        any_alt = any_alt or altloc[k] != 32
+        chain[k] = _byte(buf, s, L, 21)
+        icode[k] = _byte(buf, s, L, 26)
+        wide_res = wide_res or _byte(buf, s, L, 20) != 32
+        name_v[k] = _pack(buf, s, L, 12, 16, False)
+        res3_v[k] = _pack(buf, s, L, 17, 20, False)
+        res4_v[k] = _pack(buf, s, L, 17, 21, False)
+        el_v[k] = _pack(buf, s, L, 76, 78, True)
+    if any_alt and not occ_ok:
+        return _fail()
+    if not any_alt:
+        occ[:] = 1.0
+    # --- CONECT: (atom, partner) serial pairs, blank fields skipped
+    conect = np.empty((4 * nc, 2), np.int64)
+    m = 0
+    for q in range(nc):
+        s = c_start[q]
+        L = c_len[q]
+        f = np.empty(5, np.int64)
+        for t in range(5):
+            v, ok, blank = _parse_int(buf, s, L, 6 + 5 * t, 11 + 5 * t)
+            if blank:
+                f[t] = -1
+            elif not ok or v < 0:
+                return _fail()
+            else:
+                f[t] = v
+        for t in range(1, 5):
+            if f[0] >= 0 and f[t] >= 0:
+                conect[m, 0] = f[0]
+                conect[m, 1] = f[t]
+                m += 1
+    if nc > 0 and not serial_ok:
+        return _fail()
+    if nc == 0:
+        for k in range(nk):
+            serial[k] = k + 1
+    name_id, name_vals = _intern(name_v)
+    res_id, res_vals = _intern(res4_v if wide_res else res3_v)
+    el_id, el_vals = _intern(el_v)
+    el_missing = el_v == 0
+    return (0, hetero, coords, res_num, serial, occ, model, altloc, chain, icode, name_id, name_vals,
+            res_id, res_vals, el_id, el_vals, el_missing, starts, conect[:m], wide_res)
+
+
+@nb.njit(cache=True)
+def _fail():
+    z8 = np.zeros(0, np.uint8)
+    zi = np.zeros(0, np.int32)
+    zl = np.zeros(0, np.int64)
+    return (1, np.zeros(0, np.bool_), np.zeros((0, 3)), zi, zi, np.zeros(0), zi, z8, z8, z8, zi, zl,
+            zi, zl, zi, zl, np.zeros(0, np.bool_), zl, np.zeros((0, 2), np.int64), False)
+
+
+# ------------------------------------------------------------------------------------- cleaning
+@nb.njit(cache=True)
+def _block_sum(a, lo, n):
+    """NumPy's summation of at most 128 contiguous float64 values (8 interleaved accumulators)."""
+    if n < 8:
+        r = 0.0
+        for i in range(n):
+            r += a[lo + i]
+        return r
+    r0 = a[lo]
+    r1 = a[lo + 1]
+    r2 = a[lo + 2]
+    r3 = a[lo + 3]
+    r4 = a[lo + 4]
+    r5 = a[lo + 5]
+    r6 = a[lo + 6]
+    r7 = a[lo + 7]
+    i = 8
+    m = n - (n % 8)
+    while i < m:
+        r0 += a[lo + i]
+        r1 += a[lo + i + 1]
+        r2 += a[lo + i + 2]
+        r3 += a[lo + i + 3]
+        r4 += a[lo + i + 4]
+        r5 += a[lo + i + 5]
+        r6 += a[lo + i + 6]
+        r7 += a[lo + i + 7]
+        i += 8
+    r = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < n:
+        r += a[lo + i]
+        i += 1
+    return r
+
+
+@nb.njit(cache=True)
+def _pairwise_sum(a, n):
+    """NumPy's pairwise summation (``np.add.reduce`` of a contiguous float64 array), reproduced
+    so that mean occupancies compare exactly as ``ndarray.mean`` would. NumPy recurses (halves
+    rounded down to multiples of 8) above 128 values; recursion here is an explicit stack, since
+    recursive functions do not survive numba's on-disk cache."""
+    if n <= 128:
+        return _block_sum(a, 0, n)
+    f_lo = np.empty(64, np.int64)
+    f_n = np.empty(64, np.int64)
+    f_stage = np.zeros(64, np.int64)
+    f_left = np.zeros(64)
+    f_lo[0] = 0
+    f_n[0] = n
+    top = 0
+    result = 0.0
+    while top >= 0:
+        lo = f_lo[top]
+        cnt = f_n[top]
+        n2 = cnt // 2
+        n2 -= n2 % 8
+        if cnt <= 128 or f_stage[top] == 2:
+            val = _block_sum(a, lo, cnt) if cnt <= 128 else f_left[top]
+            top -= 1
+            if top < 0:
+                result = val
+            elif f_stage[top] == 1:
+                f_left[top] = val
+            else:
+                f_left[top] = f_left[top] + val
+            continue
+        if f_stage[top] == 0:
+            f_stage[top] = 1
+            f_lo[top + 1] = lo
+            f_n[top + 1] = n2
+        else:
+            f_stage[top] = 2
+            f_lo[top + 1] = lo + n2
+            f_n[top + 1] = cnt - n2
+        f_stage[top + 1] = 0
+        top += 1
+    return result
+
+
+@nb.njit(cache=True)
+def clean_rows(rows, chain, res_num, icode, res_name, altloc, blank_alt, occ, name):
+    """Rows kept out of ``rows`` (indices into the per-atom arrays): per residue run (chain, number,
+    insertion code) the alternate location with the highest mean occupancy (first seen on ties)
+    plus atoms without one; then, per run of (chain, number, icode, residue name), the first of
+    any duplicated atom name. Returns the kept indices, in order."""
+    n = len(rows)
+    keep = np.ones(n, np.bool_)
+    start = 0
+    buf = np.empty(n, np.float64)
+    while start < n:
+        a = rows[start]
+        end = start + 1
+        while end < n:
+            b = rows[end]
+            if chain[b] != chain[a] or res_num[b] != res_num[a] or icode[b] != icode[a]:
+                break
+            end += 1
+            a = b
+        # distinct altlocs of the run, first-seen order
+        best = -1
+        best_mean = 0.0
+        seen = np.empty(0, np.int64)
+        for k in range(start, end):
+            loc = altloc[rows[k]]
+            if loc == blank_alt:
+                continue
+            new = True
+            for x in seen:
+                if x == loc:
+                    new = False
+            if not new:
+                continue
+            seen = np.append(seen, loc)
+            cnt = 0
+            for q in range(k, end):
+                if altloc[rows[q]] == loc:
+                    buf[cnt] = occ[rows[q]]
+                    cnt += 1
+            mean = _pairwise_sum(buf, cnt) / cnt
+            if best < 0 or mean > best_mean:
+                best = loc
+                best_mean = mean
+        if best >= 0:
+            for k in range(start, end):
+                loc = altloc[rows[k]]
+                if loc != blank_alt and loc != best:
+                    keep[k] = False
+        start = end
+    kept = rows[keep]
+    # duplicated names within a residue run: keep the first
+    n = len(kept)
+    keep = np.ones(n, np.bool_)
+    start = 0
+    while start < n:
+        a = kept[start]
+        end = start + 1
+        while end < n:
+            b = kept[end]
+            if (chain[b] != chain[a] or res_num[b] != res_num[a] or icode[b] != icode[a]
+                    or res_name[b] != res_name[a]):
+                break
+            end += 1
+            a = b
+        for k in range(start + 1, end):
+            nk = name[kept[k]]
+            for q in range(start, k):
+                if keep[q] and name[kept[q]] == nk:
+                    keep[k] = False
+                    break
+        start = end
+    return kept[keep]
+
+
+# ---------------------------------------------------------------------------------------- geometry
+@nb.njit(cache=True)
+def _grid(coords, idx, cell):
+    """Atoms ``idx`` sorted into a grid of cells at least ``cell`` Å wide: (order, cell start offsets,
+    lower corner, dims, cell size)."""
+    m = len(idx)
+    lo = np.empty(3)
+    hi = np.empty(3)
+    for d in range(3):
+        lo[d] = np.inf
+        hi[d] = -np.inf
+    for k in range(m):
+        for d in range(3):
+            v = coords[idx[k], d]
+            lo[d] = min(lo[d], v)
+            hi[d] = max(hi[d], v)
+    dims = np.ones(3, np.int64)
+    # far-flung coordinates: coarser cells (still >= the cutoff) keep the grid small
+    while True:
+        for d in range(3):
+            dims[d] = max(int((hi[d] - lo[d]) / cell) + 1, 1) if m else 1
+        ncell = dims[0] * dims[1] * dims[2]
+        if ncell <= 8 * m + 64:
+            break
+        cell *= 2.0
+    cid = np.empty(m, np.int64)
+    counts = np.zeros(ncell + 1, np.int64)
+    for k in range(m):
+        i = idx[k]
+        cx = min(int((coords[i, 0] - lo[0]) / cell), dims[0] - 1)
+        cy = min(int((coords[i, 1] - lo[1]) / cell), dims[1] - 1)
+        cz = min(int((coords[i, 2] - lo[2]) / cell), dims[2] - 1)
+        c = (cx * dims[1] + cy) * dims[2] + cz
+        cid[k] = c
+        counts[c + 1] += 1
+    for c in range(ncell):
+        counts[c + 1] += counts[c]
+    fill = counts[:-1].copy()
+    order = np.empty(m, np.int64)
+    for k in range(m):
+        c = cid[k]
+        order[fill[c]] = idx[k]
+        fill[c] += 1
+    return order, counts, lo, dims, cell
+
+
+@nb.njit(cache=True)
+def bond_pairs(coords, radii, tol, min_bond, cutoff):
+    """(M, 2) int64 pairs i < j, sorted, with ``min_bond < d <= r_i + r_j + tol`` among atoms with
+    ``radii > 0``; ``d`` evaluated as ``np.linalg.norm`` does (sqrt((dx² + dy²) + dz²))."""
+    n = len(coords)
+    idx = np.flatnonzero(radii > 0)
+    order, counts, lo, dims, cell = _grid(coords, idx, cutoff)
+    cap = 8 * len(idx) + 16
+    out = np.empty((cap, 2), np.int64)
+    m = 0
+    nb_buf = np.empty(len(idx), np.int64)
+    for i in idx:
+        cx = min(int((coords[i, 0] - lo[0]) / cell), dims[0] - 1)
+        cy = min(int((coords[i, 1] - lo[1]) / cell), dims[1] - 1)
+        cz = min(int((coords[i, 2] - lo[2]) / cell), dims[2] - 1)
+        cnt = 0
+        for x in range(max(cx - 1, 0), min(cx + 2, dims[0])):
+            for y in range(max(cy - 1, 0), min(cy + 2, dims[1])):
+                for z in range(max(cz - 1, 0), min(cz + 2, dims[2])):
+                    c = (x * dims[1] + y) * dims[2] + z
+                    for p in range(counts[c], counts[c + 1]):
+                        j = order[p]
+                        if j <= i:
+                            continue
+                        dx = coords[i, 0] - coords[j, 0]
+                        dy = coords[i, 1] - coords[j, 1]
+                        dz = coords[i, 2] - coords[j, 2]
+                        d = np.sqrt((dx * dx + dy * dy) + dz * dz)
+                        if d <= radii[i] + radii[j] + tol and d > min_bond:
+                            nb_buf[cnt] = j
+                            cnt += 1
+        if cnt:
+            js = np.sort(nb_buf[:cnt])
+            if m + cnt > cap:
+                cap = 2 * cap + cnt
+                grown = np.empty((cap, 2), np.int64)
+                grown[:m] = out[:m]
+                out = grown
+            for q in range(cnt):
+                out[m, 0] = i
+                out[m, 1] = js[q]
+                m += 1
+    _ = n
+    return out[:m]
+
+
+@nb.njit(cache=True)
+def linked_residues(coords, rid, link_class, res_has_het, n_res, cutoff):
+    """(n_res,) bool: residue with a hetero atom and a backbone-link atom (class 1 C, 2 N, 3 O3',
+    4 P) within ``cutoff`` Å of the complementary atom (C-N, O3'-P) of another residue."""
+    linked = np.zeros(n_res, np.bool_)
+    idx = np.flatnonzero(link_class > 0)
+    if len(idx) < 2:
+        return linked
+    order, counts, lo, dims, cell = _grid(coords, idx, cutoff)
+    c2 = cutoff * cutoff
+    for i in idx:
+        r = rid[i]
+        if not res_has_het[r] or linked[r]:
+            continue
+        ci = link_class[i]
+        want = ci + 1 if ci % 2 == 1 else ci - 1
+        cx = min(int((coords[i, 0] - lo[0]) / cell), dims[0] - 1)
+        cy = min(int((coords[i, 1] - lo[1]) / cell), dims[1] - 1)
+        cz = min(int((coords[i, 2] - lo[2]) / cell), dims[2] - 1)
+        for x in range(max(cx - 1, 0), min(cx + 2, dims[0])):
+            for y in range(max(cy - 1, 0), min(cy + 2, dims[1])):
+                for z in range(max(cz - 1, 0), min(cz + 2, dims[2])):
+                    c = (x * dims[1] + y) * dims[2] + z
+                    for p in range(counts[c], counts[c + 1]):
+                        j = order[p]
+                        if link_class[j] != want or rid[j] == r:
+                            continue
+                        dx = coords[i, 0] - coords[j, 0]
+                        dy = coords[i, 1] - coords[j, 1]
+                        dz = coords[i, 2] - coords[j, 2]
+                        if (dx * dx + dy * dy) + dz * dz <= c2:
+                            linked[r] = True
+    return linked
+
+
+@nb.njit(cache=True)
+def near_residues(coords, mask, rid, n_res, near, radius):
+    """(n_res,) bool: residues with an atom (where ``mask``) within ``radius`` Å of a point of
+    ``near`` (K, 3)."""
+    close = np.zeros(n_res, np.bool_)
+    k = len(near)
+    lo = np.empty(3)
+    hi = np.empty(3)
+    for d in range(3):
+        lo[d] = np.inf
+        hi[d] = -np.inf
+        for q in range(k):
+            lo[d] = min(lo[d], near[q, d])
+            hi[d] = max(hi[d], near[q, d])
+        lo[d] -= radius
+        hi[d] += radius
+    r2 = radius * radius
+    for i in range(len(coords)):
+        if not mask[i] or close[rid[i]]:
+            continue
+        x = coords[i, 0]
+        y = coords[i, 1]
+        z = coords[i, 2]
+        if x < lo[0] or x > hi[0] or y < lo[1] or y > hi[1] or z < lo[2] or z > hi[2]:
+            continue
+        for q in range(k):
+            dx = x - near[q, 0]
+            dy = y - near[q, 1]
+            dz = z - near[q, 2]
+            if (dx * dx + dy * dy) + dz * dz <= r2:
+                close[rid[i]] = True
+                break
+    return close
