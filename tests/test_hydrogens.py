@@ -1,0 +1,125 @@
+"""Donor hydrogens placed as Open Babel adds them (pocketvox.interactions.hydrogens)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("rdkit")
+
+from rdkit import Chem  # noqa: E402
+from rdkit.Chem import AllChem  # noqa: E402
+
+from pocketvox.interactions.hydrogens import ARBITRARY, FREE, PLACED, donor_hydrogens  # noqa: E402
+from pocketvox.interactions.site import padded_neighbors  # noqa: E402
+from pocketvox.structure.ligand import ligand_table  # noqa: E402
+
+
+def _table(smiles: str, seed: int = 7):
+    m = Chem.AddHs(Chem.MolFromSmiles(smiles))
+    AllChem.EmbedMolecule(m, randomSeed=seed)
+    m = Chem.RemoveHs(m)
+    return ligand_table(m)
+
+
+def _place(t, element: str, bond_orders: bool = True, which: int = 0):
+    donors = np.flatnonzero(t.element == element)[which:which + 1]
+    nbr = padded_neighbors(t, np.arange(len(t)), 4)
+    h, status = donor_hydrogens(t, donors, nbr, bond_orders)
+    return donors[0], nbr, h[0], status[0]
+
+
+def _angle(a, b, c) -> float:
+    u, v = a - b, c - b
+    return float(np.degrees(np.arccos(np.dot(u, v) / np.linalg.norm(u) / np.linalg.norm(v))))
+
+
+def _dihedral(p0, p1, p2, p3) -> float:
+    b0, b1, b2 = p0 - p1, p2 - p1, p3 - p2
+    b1 = b1 / np.linalg.norm(b1)
+    v, w = b0 - np.dot(b0, b1) * b1, b2 - np.dot(b2, b1) * b1
+    return float(np.degrees(np.arctan2(np.dot(np.cross(b1, v), w), np.dot(v, w))))
+
+
+def test_hydroxyl_is_anti_to_the_highest_neighbour_of_its_carbon():
+    t = _table("CC(C)O")  # isopropanol: the OH carbon has two other neighbours
+    o, nbr, h, status = _place(t, "O")
+    assert status == PLACED
+    x = nbr[o, 0]
+    others = [j for j in nbr[x] if j >= 0 and j != o]
+    top = max(others, key=lambda j: t.coords[j, 2])
+    low = min(others, key=lambda j: t.coords[j, 2])
+    xyz = t.coords
+    assert _angle(xyz[x], xyz[o], h[0]) == pytest.approx(109.47, abs=0.1)
+    assert abs(_dihedral(xyz[top], xyz[x], xyz[o], h[0])) == pytest.approx(180.0, abs=0.5)
+    assert abs(_dihedral(xyz[low], xyz[x], xyz[o], h[0])) < 150.0
+    assert np.isnan(h[1]).all()  # one hydrogen on O
+
+
+def test_phenol_hydrogen_lies_in_the_ring_plane_at_120_degrees():
+    t = _table("Oc1ccccc1")
+    o, nbr, h, status = _place(t, "O")
+    x = nbr[o, 0]
+    xyz = t.coords
+    assert status == PLACED
+    assert _angle(xyz[x], xyz[o], h[0]) == pytest.approx(120.0, abs=0.1)
+    ortho = [j for j in nbr[x] if j >= 0 and j != o]
+    dihedrals = sorted(abs(_dihedral(xyz[j], xyz[x], xyz[o], h[0])) for j in ortho)
+    assert dihedrals[0] < 10.0 and dihedrals[1] > 170.0
+
+
+def test_carboxylic_acid_hydrogen_is_anti_to_the_other_oxygen():
+    t = _table("CC(=O)O")
+    oxygens = np.flatnonzero(t.element == "O")
+    order = t.bond_order
+    single_o = [o for o in oxygens if all(order[b] < 1.5 for b in np.flatnonzero((t.bonds == o).any(1)))][0]
+    nbr = padded_neighbors(t, np.arange(len(t)), 4)
+    h, status = donor_hydrogens(t, np.array([single_o]), nbr, True)
+    other = [o for o in oxygens if o != single_o][0]
+    c = nbr[single_o, 0]
+    assert status[0] == PLACED
+    assert abs(_dihedral(t.coords[other], t.coords[c], t.coords[single_o], h[0, 0])) == pytest.approx(180.0, abs=0.5)
+
+
+def test_amide_nh2_gets_two_hydrogens_in_plane_and_amine_nh2_a_staggered_pair():
+    amide = _table("CC(N)=O")
+    n, nbr, h, _ = _place(amide, "N")
+    x = nbr[n, 0]
+    ref = [j for j in nbr[x] if j >= 0 and j != n]
+    d = sorted(abs(_dihedral(amide.coords[ref[0]], amide.coords[x], amide.coords[n], p)) for p in h)
+    assert d[0] < 5.0 and d[1] > 175.0
+    amine = _table("CCN")
+    n, nbr, h, _ = _place(amine, "N")
+    x = nbr[n, 0]
+    ref = [j for j in nbr[x] if j >= 0 and j != n][0]
+    d = [_dihedral(amine.coords[ref], amine.coords[x], amine.coords[n], p) for p in h]
+    assert abs(d[0]) == pytest.approx(180.0, abs=0.5)
+    assert abs(d[1]) == pytest.approx(60.0, abs=0.5)
+    assert all(_angle(amine.coords[x], amine.coords[n], p) == pytest.approx(109.47, abs=0.1) for p in h)
+
+
+def test_imine_nitrogen_carries_one_hydrogen():
+    t = _table("CC(C)=N")
+    _, _, h, status = _place(t, "N")
+    assert status == PLACED and not np.isnan(h[0]).any() and np.isnan(h[1]).all()
+
+
+def test_secondary_amine_hydrogen_leaves_the_cnc_plane_only_with_bond_orders():
+    t = _table("C1CCNCC1")
+    n, nbr, h, _ = _place(t, "N", bond_orders=True)
+    a, b = [j for j in nbr[n] if j >= 0]
+    normal = np.cross(t.coords[a] - t.coords[n], t.coords[b] - t.coords[n])
+    off_plane = abs(np.dot(h[0] - t.coords[n], normal / np.linalg.norm(normal)))
+    assert off_plane > 0.5  # tetrahedral position
+    _, _, h_flat, _ = _place(t, "N", bond_orders=False)
+    off_plane = abs(np.dot(h_flat[0] - t.coords[n], normal / np.linalg.norm(normal)))
+    assert off_plane < 1e-6  # bisector when the bond orders are unknown (receptor tables)
+
+
+def test_methanol_rotation_is_arbitrary_and_water_free():
+    t = _table("CO")
+    _, _, h, status = _place(t, "O")
+    assert status == ARBITRARY and np.isnan(h).all()
+    w = _table("O")
+    _, _, h, status = _place(w, "O")
+    assert status == FREE
