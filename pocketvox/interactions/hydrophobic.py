@@ -11,12 +11,8 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
-from pocketvox.interactions.result import InteractionSet
-from pocketvox.interactions.site import Site, csr_neighbors, member_pairs
-from pocketvox.structure.typing import residue_index
+from pocketvox.interactions.site import Rows, Site, is_member, member_pairs
 
 
 def _first_per_key(key: np.ndarray, d: np.ndarray) -> np.ndarray:
@@ -36,41 +32,23 @@ def candidates(site: Site, stacks: np.ndarray) -> tuple[np.ndarray, np.ndarray, 
     return site.pl[sel], site.pp[sel], site.pd[sel]
 
 
-def detect(site: Site, stacks: np.ndarray) -> InteractionSet:
+def detect(site: Site, stacks: np.ndarray) -> Rows | None:
     L, P = site.lig, site.prot
     lg, pr, d = candidates(site, stacks)
     if len(lg) and len(stacks):
         keys = member_pairs(L.rings[stacks[:, 0]], P.rings[stacks[:, 1]], len(P))
-        keep = ~np.isin(lg.astype(np.int64) * len(P) + pr, keys)
+        keep = ~is_member(lg * len(P) + pr, keys)
         lg, pr, d = lg[keep], pr[keep], d[keep]
     if len(lg) == 0:
-        return InteractionSet.empty()
-    rid = residue_index(P)
+        return None
+    rid = site.prot_residue
     k = _first_per_key(lg.astype(np.int64) * (int(rid.max()) + 1) + rid[pr], d)
     lg, pr, d = lg[k], pr[k], d[k]
 
     # Rule 3: patches of bonded ligand atoms per protein atom.
-    n = len(lg)
-    nl = len(L)
-    ck = pr.astype(np.int64) * nl + lg
-    order = np.argsort(ck)
-    sk = ck[order]
-    indptr, nb = csr_neighbors(L)
-    cnt = indptr[lg + 1] - indptr[lg]
-    rows = np.repeat(np.arange(n), cnt)
-    within = np.arange(int(cnt.sum())) - np.repeat(np.cumsum(cnt) - cnt, cnt)
-    partner = nb[np.repeat(indptr[lg], cnt) + within]
-    want = pr[rows].astype(np.int64) * nl + partner
-    pos = np.clip(np.searchsorted(sk, want), 0, max(n - 1, 0))
-    hit = sk[pos] == want if n else np.zeros(0, bool)
-    a, b = rows[hit], order[pos[hit]]
-    g = coo_matrix((np.ones(len(a)), (a, b)), shape=(n, n))
-    _, comp = connected_components(g, directed=False)
-    comp_size = np.bincount(comp)[comp]
-    per_atom = np.bincount(pr, minlength=len(P))[pr]
-    best = np.zeros(n, bool)
-    best[_first_per_key(comp, d)] = True
-    keep = (per_atom == 1) | ((comp_size >= 2) & best)
+    from pocketvox.interactions import _kernels
+
+    keep = _kernels.patch_keep(lg, pr, d, len(L), L.bonds, len(P))
     lg, pr, d = lg[keep], pr[keep], d[keep]
     return site.rows("hydrophobic", pr, distance=d, ligand_point=L.coords[lg], protein_point=P.coords[pr],
-                     ligand_atoms=lg[:, None], protein_atoms=pr[:, None])
+                     ligand_atoms=lg, protein_atoms=pr)

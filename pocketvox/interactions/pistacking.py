@@ -7,18 +7,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from pocketvox.interactions.result import InteractionSet
-from pocketvox.interactions.site import Site, plane_offset
+from pocketvox.interactions.site import Rows, Site, plane_offset
 
 
-def detect(site: Site) -> tuple[InteractionSet, np.ndarray]:
+def detect(site: Site) -> tuple[Rows | None, np.ndarray]:
     """Returns the interactions and the stacked (ligand ring, binding-site ring) index pairs (S, 2)."""
     cfg, L, P = site.cfg, site.lig, site.prot
-    none = (InteractionSet.empty(), np.zeros((0, 2), np.int64))
+    none = (None, np.zeros((0, 2), np.int64))
     if len(L.rings) == 0 or len(P.rings) == 0:
         return none
-    lc, ln = L.ring_centers(), L.ring_normals()
-    pc, pn = P.ring_centers(), P.ring_normals()
+    lc, ln = site.lig_rings
+    pc, pn = site.prot_rings
     d = np.linalg.norm(lc[:, None] - pc[None], axis=-1)
     i, j = np.nonzero((d > cfg.min_dist) & (d < cfg.pistack_dist_max))
     if len(i) == 0:

@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from pocketvox.interactions.result import InteractionSet
-from pocketvox.interactions.site import Site, charge_centers
+from pocketvox.interactions.site import Rows, Site
 
 
-def detect(site: Site) -> tuple[InteractionSet, np.ndarray]:
+def detect(site: Site) -> tuple[Rows | None, np.ndarray]:
     """Returns the interactions and the matched (ligand group, binding-site group) pairs (S, 2)."""
     cfg, L, P = site.cfg, site.lig, site.prot
     if len(L.groups) == 0 or len(P.groups) == 0:
-        return InteractionSet.empty(), np.zeros((0, 2), np.int64)
-    lc, pc = charge_centers(L), charge_centers(P)
+        return None, np.zeros((0, 2), np.int64)
+    lc, pc = site.lig_charges, site.prot_charges
     d = np.linalg.norm(lc[:, None] - pc[None], axis=-1)
     opposite = L.group_sign[:, None].astype(int) * P.group_sign[None, :].astype(int) < 0
     i, j = np.nonzero(opposite & (d > cfg.min_dist) & (d < cfg.saltbridge_dist_max))

@@ -1,27 +1,44 @@
-"""The binding site: the ligand, the protein atoms near it, candidate pairs and small geometry helpers
-shared by the detectors. Built once per complex by :func:`pocketvox.interactions.profile.profile`."""
+"""The binding site: the ligand, the receptor atoms near it, candidate pairs and small geometry helpers
+shared by the detectors. Built once per complex by :func:`pocketvox.interactions.profile.build_site`."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
+from typing import NamedTuple
 
 import numpy as np
 
 from pocketvox.interactions.config import ProfilerConfig
-from pocketvox.interactions.result import InteractionSet
+from pocketvox.interactions.result import INTERACTION_TYPES, InteractionSet
 from pocketvox.structure.atoms import AtomTable
 
 
 def unit(v: np.ndarray) -> np.ndarray:
-    """Row-wise unit vectors of (..., 3); zero rows stay zero."""
-    n = np.linalg.norm(v, axis=-1, keepdims=True)
-    return np.divide(v, n, out=np.zeros_like(v, dtype=np.float64), where=n > 0)
+    """Row-wise unit vectors of (..., 3); zero rows stay zero (and so do rows with a nan)."""
+    n = np.sqrt((v * v).sum(-1, keepdims=True))  # what np.linalg.norm computes, without its overhead
+    return np.divide(v, n, out=np.zeros(v.shape), where=n > 0)
+
+
+_C1, _C2 = np.array([1, 2, 0]), np.array([2, 0, 1])
+
+
+def cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row-wise cross product of (..., 3) arrays (the products and differences of ``np.cross``)."""
+    return a[..., _C1] * b[..., _C2] - a[..., _C2] * b[..., _C1]
 
 
 def angle_deg(u: np.ndarray, v: np.ndarray) -> np.ndarray:
     """Row-wise angle between vectors (..., 3), degrees in [0, 180]."""
     c = (unit(u) * unit(v)).sum(-1)
     return np.degrees(np.arccos(np.clip(c, -1.0, 1.0)))
+
+
+def is_member(keys: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """(K,) bool: ``np.isin(keys, table)`` for the short integer arrays of the detectors."""
+    if len(table) == 0 or len(keys) == 0:
+        return np.zeros(len(keys), bool)
+    return (keys[:, None] == table[None, :]).any(1)
 
 
 def plane_offset(center: np.ndarray, normal: np.ndarray, point: np.ndarray) -> np.ndarray:
@@ -38,7 +55,8 @@ def csr_neighbors(t: AtomTable) -> tuple[np.ndarray, np.ndarray]:
 
 
 def padded_neighbors(t: AtomTable, idx: np.ndarray, width: int = 4) -> np.ndarray:
-    """(len(idx), width) int64: bonded heavy neighbours of rows ``idx`` padded with -1."""
+    """(len(idx), width) int64: bonded heavy neighbours of rows ``idx`` padded with -1 (the first
+    ``width`` partners in row order, hydrogens among them then dropped)."""
     indptr, nb = csr_neighbors(t)
     idx = np.asarray(idx, np.int64)
     start, count = indptr[idx], indptr[idx + 1] - indptr[idx]
@@ -53,42 +71,24 @@ def padded_neighbors(t: AtomTable, idx: np.ndarray, width: int = 4) -> np.ndarra
     return out
 
 
-@dataclass
-class Site:
-    """Ligand ``lig``, binding-site protein atoms ``prot`` (a re-indexed subset of the receptor;
-    ``prot_index`` maps its rows back to the full receptor table) and candidate pairs within
-    ``cfg.search_radius``: ligand rows ``pl``, protein rows ``pp``, distances ``pd`` (Å)."""
+def _ring_normals(coords: np.ndarray, rings: np.ndarray) -> np.ndarray:
+    """(R, 3): unit normal of each ring's best plane (as :meth:`AtomTable.ring_normals`)."""
+    if len(rings) == 0:
+        return np.zeros((0, 3))
+    idx = np.where(rings >= 0, rings, 0)
+    mask = (rings >= 0)[..., None]
+    pts = coords[idx]
+    c = (pts * mask).sum(1) / mask.sum(1)
+    d = (pts - c[:, None]) * mask
+    _, vecs = np.linalg.eigh(np.einsum("rki,rkj->rij", d, d))
+    return vecs[:, :, 0]
 
-    lig: AtomTable
-    prot: AtomTable
-    prot_index: np.ndarray
-    pl: np.ndarray
-    pp: np.ndarray
-    pd: np.ndarray
-    cfg: ProfilerConfig
 
-    def rows(self, kind: str, prot_rows: np.ndarray, *, subtype=None, distance, ligand_point, protein_point,
-             angle=None, offset=None, protein_is_donor=None, ligand_atoms=(), protein_atoms=()) -> InteractionSet:
-        """An :class:`InteractionSet` of K rows of one type; ``prot_rows`` (K,) are binding-site rows
-        naming each row's residue; ``protein_atoms`` are binding-site rows (mapped to receptor rows)."""
-        k = len(prot_rows)
-        p = self.prot
-        pr = np.asarray(prot_rows, np.int64)
-        nan = np.full(k, np.nan)
-        return InteractionSet(
-            type=np.full(k, kind, "<U12"),
-            subtype=np.asarray(subtype if subtype is not None else np.full(k, ""), "<U16"),
-            distance=np.asarray(distance, np.float64),
-            angle=np.asarray(angle if angle is not None else nan, np.float64),
-            offset=np.asarray(offset if offset is not None else nan, np.float64),
-            ligand_point=np.asarray(ligand_point, np.float64).reshape(k, 3),
-            protein_point=np.asarray(protein_point, np.float64).reshape(k, 3),
-            protein_is_donor=np.asarray(protein_is_donor if protein_is_donor is not None else np.zeros(k, bool)),
-            res_chain=p.chain[pr].astype("<U4"), res_num=p.res_num[pr].astype(np.int32),
-            res_icode=p.icode[pr].astype("<U1"), res_name=p.res_name[pr].astype("<U5"),
-            ligand_atoms=tuple(tuple(int(a) for a in row if a >= 0) for row in ligand_atoms),
-            protein_atoms=tuple(tuple(int(self.prot_index[a]) for a in row if a >= 0) for row in protein_atoms),
-        )
+def _centers(coords: np.ndarray, members: np.ndarray) -> np.ndarray:
+    if len(members) == 0:
+        return np.zeros((0, 3))
+    mask = (members >= 0)[..., None]
+    return (coords[np.where(members >= 0, members, 0)] * mask).sum(1) / mask.sum(1)
 
 
 #: Charged-group kinds whose charge centre is the central atom (first member), as in PLIP; others
@@ -99,10 +99,11 @@ CENTRAL_ATOM_KINDS = frozenset({"phosphate", "sulfonate", "sulfate", "quaternary
 
 def charge_centers(t: AtomTable) -> np.ndarray:
     """(G, 3) Å: charge centre of each charged group."""
-    c = t.group_centers()
+    c = _centers(t.coords, t.groups)
     if len(c):
-        central = np.isin(t.group_kind, list(CENTRAL_ATOM_KINDS))
-        c[central] = t.coords[t.groups[central, 0]]
+        central = np.array([k in CENTRAL_ATOM_KINDS for k in t.group_kind.tolist()], bool)
+        if central.any():
+            c[central] = t.coords[t.groups[central, 0]]
     return c
 
 
@@ -115,3 +116,144 @@ def member_pairs(a_groups: np.ndarray, b_groups: np.ndarray, n_b: int) -> np.nda
     b = np.repeat(b_groups[:, None, :], a_groups.shape[1], 1)
     ok = (a >= 0) & (b >= 0)
     return (a[ok].astype(np.int64) * n_b + b[ok]).astype(np.int64)
+
+
+class Rows(NamedTuple):
+    """One detector's K interactions before assembly (see :meth:`Site.assemble`).
+
+    ``res_rows`` (K,): receptor rows naming each row's residue; ``subtype``: (K,) str or None;
+    ``ligand_atoms`` / ``protein_atoms``: (K,) rows or (K, W) rows padded with -1 (receptor rows).
+    """
+
+    kind: str
+    res_rows: np.ndarray
+    distance: np.ndarray
+    ligand_point: np.ndarray
+    protein_point: np.ndarray
+    ligand_atoms: np.ndarray
+    protein_atoms: np.ndarray
+    subtype: np.ndarray | None = None
+    angle: np.ndarray | None = None
+    offset: np.ndarray | None = None
+    protein_is_donor: np.ndarray | None = None
+
+
+def _atom_tuples(a: np.ndarray) -> list:
+    if a.ndim == 1:
+        return list(zip(a.tolist()))  # 1-tuples
+    return [tuple(x for x in r if x >= 0) for r in a.tolist()]
+
+
+@dataclass
+class Site:
+    """Ligand ``lig`` (heavy atoms), receptor ``prot`` and candidate pairs within
+    ``cfg.search_radius``: ligand rows ``pl``, receptor rows ``pp``, distances ``pd`` (Å).
+
+    The binding site (``in_site`` (N,) bool, rows ``prot_index``) is what the detectors see of the
+    receptor: its rings and charged groups are those whose members all lie in the site, and
+    neighbour tables only link site atoms. ``prot`` keeps the receptor's row numbering (no copy of
+    the site's columns); its rings and groups are already restricted to the site.
+    """
+
+    lig: AtomTable
+    prot: AtomTable
+    prot_index: np.ndarray
+    pl: np.ndarray
+    pp: np.ndarray
+    pd: np.ndarray
+    cfg: ProfilerConfig
+    in_site: np.ndarray | None = None
+
+    # --------------------------------------------------------------- cached per-site quantities
+    @cached_property
+    def lig_neighbors(self) -> np.ndarray:
+        """(L, 4) int64: heavy neighbours of every ligand row, ascending, padded with -1."""
+        from pocketvox.interactions import _kernels
+
+        L = self.lig
+        return _kernels.padded_neighbors(len(L), L.bonds, np.ones(len(L), bool), 4)
+
+    @cached_property
+    def prot_neighbors(self) -> np.ndarray:
+        """(N, 4) int64: neighbours of every receptor row within the binding site, padded with -1."""
+        from pocketvox.interactions import _kernels
+
+        P = self.prot
+        return _kernels.padded_neighbors(len(P), P.bonds, self.in_site, 4)
+
+    @cached_property
+    def prot_residue(self) -> np.ndarray:
+        """(N,) int64: residue number of binding-site rows, counting changes of (chain, res_num, icode,
+        res_name) between consecutive site rows (0 elsewhere)."""
+        P, rows = self.prot, self.prot_index
+        out = np.zeros(len(P), np.int64)
+        if len(rows):
+            c, n, i, r = P.chain[rows], P.res_num[rows], P.icode[rows], P.res_name[rows]
+            ch = np.empty(len(rows), bool)
+            ch[0] = True
+            ch[1:] = (c[1:] != c[:-1]) | (n[1:] != n[:-1]) | (i[1:] != i[:-1]) | (r[1:] != r[:-1])
+            out[rows] = np.cumsum(ch) - 1
+        return out
+
+    @cached_property
+    def lig_rings(self) -> tuple[np.ndarray, np.ndarray]:
+        """Ligand ring centroids (R, 3) Å and unit normals (R, 3)."""
+        return _centers(self.lig.coords, self.lig.rings), _ring_normals(self.lig.coords, self.lig.rings)
+
+    @cached_property
+    def prot_rings(self) -> tuple[np.ndarray, np.ndarray]:
+        """Binding-site ring centroids (R, 3) Å and unit normals (R, 3)."""
+        return _centers(self.prot.coords, self.prot.rings), _ring_normals(self.prot.coords, self.prot.rings)
+
+    @cached_property
+    def lig_charges(self) -> np.ndarray:
+        return charge_centers(self.lig)
+
+    @cached_property
+    def prot_charges(self) -> np.ndarray:
+        return charge_centers(self.prot)
+
+    # --------------------------------------------------------------- output
+    def rows(self, kind: str, prot_rows: np.ndarray, *, subtype=None, distance, ligand_point, protein_point,
+             angle=None, offset=None, protein_is_donor=None, ligand_atoms=(), protein_atoms=()) -> Rows:
+        """K rows of one type; ``prot_rows`` (K,) are receptor rows naming each row's residue;
+        ``ligand_atoms`` / ``protein_atoms`` are (K,) or padded (K, W) rows."""
+        return Rows(kind, prot_rows, distance, ligand_point, protein_point, ligand_atoms, protein_atoms,
+                    subtype, angle, offset, protein_is_donor)
+
+    def assemble(self, parts: list[Rows]) -> InteractionSet:
+        """One :class:`InteractionSet` from detector parts, in :data:`INTERACTION_TYPES` order."""
+        order = {t: i for i, t in enumerate(INTERACTION_TYPES)}
+        parts = sorted((p for p in parts if p is not None and len(p.res_rows)), key=lambda p: order[p.kind])
+        if not parts:
+            return InteractionSet.empty()
+        ks = [len(p.res_rows) for p in parts]
+        k = sum(ks)
+
+        def cat(name, default, dtype):
+            vals = [getattr(p, name) for p in parts]
+            if all(v is None for v in vals):
+                return np.full(k, default, dtype)
+            return np.concatenate([np.full(n, default, dtype) if v is None else np.asarray(v, dtype)
+                                   for v, n in zip(vals, ks)])
+
+        P = self.prot
+        pr = np.concatenate([p.res_rows for p in parts]) if len(parts) > 1 else parts[0].res_rows
+        lat, pat = [], []
+        for p in parts:
+            lat += _atom_tuples(np.asarray(p.ligand_atoms))
+            pat += _atom_tuples(np.asarray(p.protein_atoms))
+        return InteractionSet(
+            type=np.repeat(np.array([p.kind for p in parts], "<U12"), ks),
+            subtype=cat("subtype", "", "<U16"),
+            distance=cat("distance", np.nan, np.float64),
+            angle=cat("angle", np.nan, np.float64),
+            offset=cat("offset", np.nan, np.float64),
+            ligand_point=np.concatenate([np.asarray(p.ligand_point, np.float64).reshape(-1, 3) for p in parts]),
+            protein_point=np.concatenate([np.asarray(p.protein_point, np.float64).reshape(-1, 3) for p in parts]),
+            protein_is_donor=cat("protein_is_donor", False, bool),
+            res_chain=P.chain[pr].astype("<U4"), res_num=P.res_num[pr].astype(np.int32),
+            res_icode=P.icode[pr].astype("<U1"), res_name=P.res_name[pr].astype("<U5"),
+            ligand_atoms=tuple(lat),
+            protein_atoms=tuple(pat),
+        )
