@@ -135,62 +135,133 @@ def _has_non_carbon_neighbour(t: AtomTable) -> np.ndarray:
     return out
 
 
-def _name_keys(t: AtomTable) -> tuple[np.ndarray, np.ndarray]:
-    """Unique 'RES|NAME' strings and the inverse index of each row."""
-    rn_u, rn_i = np.unique(t.res_name, return_inverse=True)
-    an_u, an_i = np.unique(t.name, return_inverse=True)
-    code = rn_i.astype(np.int64) * max(len(an_u), 1) + an_i
-    cu, cinv = np.unique(code, return_inverse=True)
-    names = np.array([f"{rn_u[c // max(len(an_u), 1)]}|{an_u[c % max(len(an_u), 1)]}" for c in cu.tolist()], object)
-    return names, cinv
+def _codepoints(col: np.ndarray) -> np.ndarray:
+    """(N, W) uint32 code points of a str array (W = its width; 0 pads short strings)."""
+    col = np.ascontiguousarray(col)
+    width = col.dtype.itemsize // 4
+    return col.view(np.uint32).reshape(len(col), width)
 
 
-def _named_sets(t: AtomTable, rid: np.ndarray, templates: dict[str, tuple[tuple[str, ...], ...]],
-                complete: bool, keys: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
+def _pack(s: str) -> int:
+    """Packed key of an ASCII string (at most 4 characters), first character lowest."""
+    return sum(ord(c) << (8 * k) for k, c in enumerate(s))
+
+
+def _packed(col: np.ndarray, chars: int) -> np.ndarray:
+    """(N,) int64: each string's first ``chars`` (<= 4) characters packed as :func:`_pack` does;
+    -1 where a string is longer or not ASCII (such strings match no table entry)."""
+    if len(col) == 0:
+        return np.zeros(0, np.int64)
+    cp = _codepoints(col)
+    out = np.zeros(len(col), np.int64)
+    for k in range(min(chars, cp.shape[1])):
+        out |= cp[:, k].astype(np.int64) << (8 * k)
+    bad = (cp >= 128).any(1)
+    if cp.shape[1] > chars:
+        bad |= (cp[:, chars:] != 0).any(1)
+    out[bad] = -1
+    return out
+
+
+class _ResidueTables:
+    """The residue tables as one sorted array of packed (residue, atom name) keys, with per key:
+    polar flags (known, donor, acceptor), up to two ring slots and one charged-group slot
+    (template id, position), so that typing is one ``searchsorted`` per atom."""
+
+    def __init__(self):
+        self.rings = [(res, k, tmpl) for res, tmpls in PROTEIN_RINGS.items() for k, tmpl in enumerate(tmpls)]
+        self.groups = [(res, 0, names) for res, (_, _, names) in PROTEIN_CHARGED.items()]
+        entries: dict[int, dict] = {}
+
+        def entry(res, name):
+            return entries.setdefault((_pack(res) << 32) | _pack(name), {"ring": []})
+
+        for res, d in PROTEIN_POLAR.items():
+            for name, v in d.items():
+                entry(res, name)["polar"] = v
+        for ti, (res, _, tmpl) in enumerate(self.rings):
+            for p, name in enumerate(tmpl):
+                entry(res, name)["ring"].append((ti, p))
+        for ti, (res, _, names) in enumerate(self.groups):
+            for p, name in enumerate(names):
+                entry(res, name)["group"] = (ti, p)
+        self.keys = np.array(sorted(entries), np.int64)
+        e = [entries[k] for k in self.keys.tolist()]
+        # one extra row (index len(keys)) for atoms matching no key
+        self.known = np.array([("polar" in x) for x in e] + [False])
+        self.donor = np.array([bool(x.get("polar", (0, 0))[0]) for x in e] + [False])
+        self.acceptor = np.array([bool(x.get("polar", (0, 0))[1]) for x in e] + [False])
+        self.ring_t = np.full((len(e) + 1, 2), -1, np.int64)
+        self.ring_p = np.full((len(e) + 1, 2), -1, np.int64)
+        for i, x in enumerate(e):
+            for h, (ti, p) in enumerate(x["ring"][:2]):  # Trp CD2/CE2 are in both Trp rings
+                self.ring_t[i, h], self.ring_p[i, h] = ti, p
+        self.group_t = np.array([x.get("group", (-1, -1))[0] for x in e] + [-1], np.int64)[:, None]
+        self.group_p = np.array([x.get("group", (-1, -1))[1] for x in e] + [-1], np.int64)[:, None]
+        self.ring_size = np.array([len(x[2]) for x in self.rings])
+        self.group_size = np.array([len(x[2]) for x in self.groups])
+        self.group_sign = np.array([PROTEIN_CHARGED[r][0] for r, _, _ in self.groups], np.int8)
+        self.group_kind = np.array([PROTEIN_CHARGED[r][1] for r, _, _ in self.groups], "<U16")
+        self.std = np.array(sorted(_pack(r) for r in STANDARD_AA if len(r) <= 3), np.int64)
+        self.metal = np.array(sorted(_pack(e) for e in METAL_ELEMENTS), np.int64)
+        self.halogen = np.array(sorted(_pack(e) for e in HALOGEN_ELEMENTS), np.int64)
+
+    def row(self, key: np.ndarray) -> np.ndarray:
+        """(N,) index of each packed key in the table; len(keys) where absent."""
+        pos = np.minimum(np.searchsorted(self.keys, key), len(self.keys) - 1)
+        return np.where(self.keys[pos] == key, pos, len(self.keys))
+
+
+_TABLES: _ResidueTables | None = None
+
+
+def _tables() -> _ResidueTables:
+    global _TABLES
+    if _TABLES is None:
+        _TABLES = _ResidueTables()
+    return _TABLES
+
+
+def _isin_sorted(key: np.ndarray, table: np.ndarray) -> np.ndarray:
+    pos = np.minimum(np.searchsorted(table, key), len(table) - 1)
+    return table[pos] == key
+
+
+def _template_sets(rid: np.ndarray, hit_t: np.ndarray, hit_p: np.ndarray, sizes: np.ndarray,
+                   complete: bool) -> tuple[np.ndarray, np.ndarray]:
     """Rows of atoms named by per-residue templates, one row per (residue, template).
 
-    Returns ``(members (K, width) int32 padded -1, template_id (K,))``; with ``complete`` only sets
-    whose every named atom is present are kept (rings), else any non-empty set (charged groups).
-    ``keys``: precomputed ``np.unique(res_name|name, return_inverse=True)``.
+    ``hit_t``/``hit_p`` (N, H): template id and position of each atom's slots (-1: none). Returns
+    ``(members (K, width) int64 padded -1, template_id (K,))`` ordered by residue, then template;
+    with ``complete`` only sets whose every named atom is present are kept (rings), else any
+    non-empty set (charged groups), its present members first.
     """
-    flat = [(res, k, tmpl) for res, tmpls in templates.items() for k, tmpl in enumerate(tmpls)]
-    width = max(len(x[2]) for x in flat)
-    pos_table: dict[str, list[tuple[int, int]]] = {}
-    for ti, (res, _, tmpl) in enumerate(flat):
-        for p, name in enumerate(tmpl):
-            pos_table.setdefault(f"{res}|{name}", []).append((ti, p))
-    uniq, inv = keys if keys is not None else _name_keys(t)
-    # Per unique (residue, name): up to two template slots (Trp CD2/CE2 are in both Trp rings).
-    hit_t = np.full((len(uniq), 2), -1, np.int64)
-    hit_p = np.full((len(uniq), 2), -1, np.int64)
-    for u, key in enumerate(uniq.tolist()):  # loop over unique names, not atoms
-        for h, (ti, p) in enumerate(pos_table.get(key, ())[:2]):
-            hit_t[u, h], hit_p[u, h] = ti, p
-    rows_i, rows_t, rows_p = [], [], []
-    for h in range(2):
-        ht = hit_t[inv, h]
-        sel = np.flatnonzero(ht >= 0)
-        rows_i.append(sel)
-        rows_t.append(ht[sel])
-        rows_p.append(hit_p[inv[sel], h])
-    ai = np.concatenate(rows_i)
-    if len(ai) == 0:
-        return np.zeros((0, width), np.int32), np.zeros(0, np.int64)
-    ti = np.concatenate(rows_t)
-    pi = np.concatenate(rows_p)
-    slot_key = rid[ai] * len(flat) + ti
+    width = int(sizes.max())
+    sel_i, sel_h = np.nonzero(hit_t >= 0)
+    if len(sel_i) == 0:
+        return np.zeros((0, width), np.int64), np.zeros(0, np.int64)
+    # atoms in slot order 0 first, as the per-slot loops did
+    order = np.argsort(sel_h, kind="stable")
+    ai, h = sel_i[order], sel_h[order]
+    ti, pi = hit_t[ai, h], hit_p[ai, h]
+    slot_key = rid[ai] * len(sizes) + ti
     slots, slot_of = np.unique(slot_key, return_inverse=True)
     members = np.full((len(slots), width), -1, np.int64)
     members[slot_of, pi] = ai
-    tid = slots % len(flat)
-    sizes = np.array([len(x[2]) for x in flat])[tid]
+    tid = slots % len(sizes)
     n_present = (members >= 0).sum(1)
-    keep = n_present == sizes if complete else n_present > 0
+    keep = n_present == sizes[tid] if complete else n_present > 0
     members, tid = members[keep], tid[keep]
     if not complete:  # compact: present members first
         order = np.argsort(members < 0, axis=1, kind="stable")
         members = np.take_along_axis(members, order, 1)
-    return members.astype(np.int32), tid
+    return members, tid
+
+
+def _padded(members: np.ndarray, width: int) -> np.ndarray:
+    out = np.full((len(members), max(width, members.shape[1])), -1, np.int32)
+    out[:, : members.shape[1]] = members
+    return out
 
 
 # ---------------------------------------------------------------------------------------- protein
@@ -198,63 +269,62 @@ def type_protein(atoms: AtomTable) -> AtomTable:
     """Fill the typing columns of a receptor table (polymer + metals), PLIP semantics.
 
     Needs ``bonds`` (hydrophobic carbons and terminal N are read from the bond graph). Returns a new
-    table; coordinates and identity columns are unchanged.
+    table; coordinates and identity columns are unchanged. Residue tables are looked up by packed
+    (residue, atom name) integer keys (:class:`_ResidueTables`).
     """
     t = atoms
     n = len(t)
-    el_u, el_i = np.unique(t.element, return_inverse=True)
-    el = np.char.upper(el_u.astype(str))[el_i] if len(t) else t.element
+    tab = _tables()
+    el = t.element
+    cp = _codepoints(el) if n else None
+    if n and (((cp >= 97) & (cp <= 122)) | (cp >= 128)).any():  # not upper-case ASCII already
+        el_u, el_i = np.unique(t.element, return_inverse=True)
+        el = np.char.upper(el_u.astype(str))[el_i]
     rid = residue_index(t)
-    keys = _name_keys(t)
     hdeg = heavy_degree(t)
+    el_key = _packed(el, 2)
+    res_key = _packed(t.res_name, 3)
+    name_key = _packed(t.name, 4)
+    row = tab.row(np.where((res_key >= 0) & (name_key >= 0), (res_key << 32) | name_key, -1))
 
     # Polar atoms: element defaults first (unknown residues), then the residue table.
-    is_o, is_n = el == "O", el == "N"
+    is_o, is_n = el_key == _pack("O"), el_key == _pack("N")
     donor = (is_o & (hdeg <= 1)) | (is_n & (hdeg <= 2))
     acceptor = is_o | (is_n & (hdeg <= 2))
 
-    std = np.isin(t.res_name, list(STANDARD_AA))
-    table = {f"{r}|{a}": v for r, d in PROTEIN_POLAR.items() for a, v in d.items()}
-    vals = [table.get(k) for k in keys[0].tolist()]
-    inv = keys[1]
-    known = np.array([v is not None for v in vals], bool)[inv] if n else np.zeros(0, bool)
-    tv_d = np.array([bool(v and v[0]) for v in vals], bool)[inv] if n else np.zeros(0, bool)
-    tv_a = np.array([bool(v and v[1]) for v in vals], bool)[inv] if n else np.zeros(0, bool)
-    donor = np.where(known, tv_d, donor)
-    acceptor = np.where(known, tv_a, acceptor)
+    std = _isin_sorted(res_key, tab.std)
+    known = tab.known[row]
+    donor = np.where(known, tab.donor[row], donor)
+    acceptor = np.where(known, tab.acceptor[row], acceptor)
     # Standard residues: side-chain atoms not in the table are non-polar carbons or carbonyl O.
-    bb_n = std & (t.name == "N")
+    bb_n = std & (name_key == _pack("N"))
     terminal_n = bb_n & (hdeg <= 1)
-    donor = np.where(std & ~known, (bb_n & ((t.res_name != "PRO") | terminal_n)) | (is_o & (t.name == "OXT")),
-                     donor)
+    donor = np.where(std & ~known, (bb_n & ((res_key != _pack("PRO")) | terminal_n))
+                     | (is_o & (name_key == _pack("OXT"))), donor)
     acceptor = np.where(std & ~known, is_o | terminal_n, acceptor)
 
-    hydrophobic = (el == "C") & ~_has_non_carbon_neighbour(t)
-    metal = np.isin(el, list(METAL_ELEMENTS))
-    halogen = np.isin(el, list(HALOGEN_ELEMENTS))
+    hydrophobic = (el_key == _pack("C")) & ~_has_non_carbon_neighbour(t)
+    metal = _isin_sorted(el_key, tab.metal)
+    halogen = _isin_sorted(el_key, tab.halogen)
     donor &= ~metal
     acceptor &= ~metal
 
-    rings, _ = _named_sets(t, rid, PROTEIN_RINGS, complete=True, keys=keys)
-    if rings.shape[1] < MAX_RING:
-        rings = np.pad(rings, ((0, 0), (0, MAX_RING - rings.shape[1])), constant_values=-1)
+    rings, _ = _template_sets(rid, tab.ring_t[row], tab.ring_p[row], tab.ring_size, complete=True)
+    rings = _padded(rings, MAX_RING)
     aromatic = np.zeros(n, bool)
     aromatic[rings[rings >= 0]] = True
 
-    gtempl = {r: (names,) for r, (_, _, names) in PROTEIN_CHARGED.items()}
-    groups, gt = _named_sets(t, rid, gtempl, complete=False, keys=keys)
-    gres = list(gtempl)
-    sign = np.array([PROTEIN_CHARGED[r][0] for r in gres], np.int8)[gt] if len(gt) else np.zeros(0, np.int8)
-    kind = np.array([PROTEIN_CHARGED[r][1] for r in gres], "<U16")[gt] if len(gt) else np.zeros(0, "<U16")
-    if groups.shape[1] < MAX_GROUP:
-        groups = np.pad(groups, ((0, 0), (0, MAX_GROUP - groups.shape[1])), constant_values=-1)
+    groups, gt = _template_sets(rid, tab.group_t[row], tab.group_p[row], tab.group_size, complete=False)
+    groups = _padded(groups, MAX_GROUP)
+    sign = tab.group_sign[gt]
+    kind = tab.group_kind[gt]
     charge = np.zeros(n, np.int8)
     if len(groups):
         mem = groups >= 0
         charge[groups[mem]] = np.repeat(sign, mem.sum(1))
 
     return replace(
-        t, element=el.astype(t.element.dtype) if len(t) else t.element, donor=donor, acceptor=acceptor,
+        t, element=el.astype(t.element.dtype, copy=False) if n else t.element, donor=donor, acceptor=acceptor,
         hydrophobic=hydrophobic, aromatic=aromatic, metal=metal, halogen=halogen, charge=charge,
-        rings=rings.astype(np.int32), groups=groups.astype(np.int32), group_sign=sign, group_kind=kind,
+        rings=rings, groups=groups, group_sign=sign, group_kind=kind,
     )
