@@ -70,6 +70,73 @@ def test_type_ligand_rejects_mismatched_table():
         type_ligand(AtomTable.from_columns(coords=np.zeros((2, 3))), m)
 
 
+def test_matching_replays_networkx():
+    """The numba matching gives NetworkX's own matching (same edges, not just the same size)."""
+    import networkx as nx
+
+    from pocketvox.structure import _ligand_kernels as K
+    from pocketvox.structure.ligand import _max_matching
+
+    rng = np.random.default_rng(3)
+    blossoms = 0
+    for _ in range(300):
+        n = int(rng.integers(2, 24))
+        pairs = {tuple(sorted(p)) for p in rng.integers(0, n, size=(int(rng.integers(1, 2 * n)), 2)).tolist()
+                 if p[0] != p[1]}
+        edges = np.array(sorted(pairs, key=lambda _: rng.random()), np.int64).reshape(-1, 2)
+        if not len(edges):
+            continue
+        g = nx.Graph()
+        g.add_edges_from(edges.tolist())
+        want = {frozenset(e) for e in nx.max_weight_matching(g, maxcardinality=True)}
+        ok, mate = K.greedy_blossom_free_matching(n, edges)
+        blossoms += not ok
+        got = {frozenset((i, int(j))) for i, j in enumerate(_max_matching(n, edges).tolist()) if j >= 0}
+        assert got == want
+        if ok:
+            assert {frozenset((i, int(j))) for i, j in enumerate(mate.tolist()) if j >= 0} == want
+    assert 0 < blossoms < 300  # both the replay and the NetworkX fallback were exercised
+
+
+def test_ligand_table_matches_rdkit_atoms():
+    from rdkit import Chem
+
+    from pocketvox.structure.ligand import ligand_table
+
+    m = _mol3d("OC(=O)c1ccc(cc1)S(=O)(=O)N1CC[NH+](C)CC1")
+    t = ligand_table(m, res_name="ABC", chain="B", res_num=7)
+    assert t.element.tolist() == [a.GetSymbol().upper() for a in m.GetAtoms()]
+    assert t.name.tolist() == [f"{a.GetSymbol()}{a.GetIdx() + 1}" for a in m.GetAtoms()]
+    assert t.bond_order.tolist() == [b.GetBondTypeAsDouble() for b in m.GetBonds()]
+    assert t.bonds.tolist() == [sorted((b.GetBeginAtomIdx(), b.GetEndAtomIdx())) for b in m.GetBonds()]
+    assert np.array_equal(t.coords, m.GetConformer().GetPositions())
+    assert set(t.res_name.tolist()) == {"ABC"} and set(t.chain.tolist()) == {"B"} and set(t.res_num.tolist()) == {7}
+    # PLIP counts the sulfonamide N (three heavy neighbours, sp3 by Open Babel's rule) as an amine too
+    assert sorted(t.group_kind.tolist()) == ["carboxylate", "tertiary_amine", "tertiary_amine"]
+    assert t.aromatic.sum() == 6 and len(t.rings) == 1
+    assert Chem.MolToSmiles(m)  # the molecule is left usable
+
+
+def test_bond_orders_from_geometry():
+    """Heavy-atom skeletons with single bonds get back the molecule they came from."""
+    from rdkit import Chem
+
+    from pocketvox.structure.ligand import _build_mol, _perceive_bond_orders
+
+    for smi in ("CC(=O)Nc1ccc(O)cc1", "N#Cc1ccccc1C#C", "Cn1cnc2c1c(=O)n(C)c(=O)n2C", "CS(=O)(=O)NCc1ccccc1",
+                "OC(=O)CCc1ccncc1", "c1ccc2ccccc2c1"):
+        m = _mol3d(smi)
+        z = np.array([a.GetAtomicNum() for a in m.GetAtoms()], np.int64)
+        bonds = np.array([(b.GetBeginAtomIdx(), b.GetEndAtomIdx()) for b in m.GetBonds()], np.int64)
+        skel = _build_mol(z, bonds, m.GetConformer().GetPositions())
+        notes = []
+        out = _perceive_bond_orders(skel, None, "x", notes,
+                                    graph=(z, bonds, np.ones(len(bonds), np.int64), np.zeros(len(z), np.int64)))
+        Chem.SanitizeMol(out)
+        assert notes == ["bond orders perceived from geometry"]
+        assert Chem.MolToSmiles(out) == Chem.MolToSmiles(Chem.MolFromSmiles(smi)), smi
+
+
 def _residues():
     """Lys-Trp-Arg-His-Asp as named heavy atoms with intra-residue bonds only (coords irrelevant)."""
     spec = {

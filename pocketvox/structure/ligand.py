@@ -8,7 +8,6 @@ Bond orders of a HETATM ligand: hydrogen counts are guessed from bond angles and
 
 from __future__ import annotations
 
-import math
 import os
 
 import numpy as np
@@ -85,13 +84,93 @@ def finish_ligand_mol(mol, path):
     return mol
 
 
-def _perceive_bond_orders(mol, smiles: str | None, path, notes: list[str]):
+_BOND_ORDER = {1: 1.0, 2: 2.0, 3: 3.0, 12: 1.5}  # BondType code -> GetBondTypeAsDouble, common types
+_Z_BY_SYMBOL: dict[str, int] = {}
+_TABLES: dict[str, np.ndarray] = {}
+
+
+def _atomic_number(symbol: str) -> int:
+    """Atomic number of an element symbol (any case); RuntimeError (from RDKit) if unknown."""
+    z = _Z_BY_SYMBOL.get(symbol)
+    if z is None:
+        from rdkit import Chem
+
+        z = _Z_BY_SYMBOL[symbol] = Chem.Atom(symbol.capitalize()).GetAtomicNum()
+    return z
+
+
+def _element_tables() -> dict[str, np.ndarray]:
+    """Per atomic number (0-118): upper-case symbol ('<U2'), metal and halogen flags."""
+    if not _TABLES:
+        from rdkit import Chem
+
+        from pocketvox.structure.typing import HALOGEN_ELEMENTS, METAL_ELEMENTS
+
+        pt = Chem.GetPeriodicTable()
+        sym = np.array([pt.GetElementSymbol(z).upper() for z in range(119)], "<U2")
+        _TABLES.update(symbol=sym, metal=np.isin(sym, list(METAL_ELEMENTS)),
+                       halogen=np.isin(sym, list(HALOGEN_ELEMENTS)))
+    return _TABLES
+
+
+def _ring_arrays(rings) -> tuple[np.ndarray, np.ndarray]:
+    """RDKit ring tuples -> ``(ptr (R+1,), atoms)`` int64, flattened in ring order."""
+    sizes = [len(r) for r in rings]
+    ptr = np.zeros(len(sizes) + 1, np.int64)
+    np.cumsum(sizes, out=ptr[1:])
+    atoms = np.fromiter((a for r in rings for a in r), np.int64, int(ptr[-1]))
+    return ptr, atoms
+
+
+def mol_arrays(mol) -> dict[str, np.ndarray]:
+    """Per-atom and per-bond arrays of an RDKit Mol, read once (one call per atom and bond property).
+
+    Returns z, fc, nh (total H), arom (N,) and bonds (B, 2) int64 (begin, end), btype (B,) int64
+    (RDKit ``BondType`` codes), order (B,) float64 (``GetBondTypeAsDouble``).
+    """
+    n, nb = mol.GetNumAtoms(), mol.GetNumBonds()
+    atom, bond = mol.GetAtomWithIdx, mol.GetBondWithIdx
+    z = np.empty(n, np.int64)
+    fc = np.empty(n, np.int64)
+    nh = np.empty(n, np.int64)
+    arom = np.empty(n, bool)
+    for i in range(n):  # the RDKit boundary: one pass, property reads only
+        a = atom(i)
+        z[i], fc[i], nh[i], arom[i] = a.GetAtomicNum(), a.GetFormalCharge(), a.GetTotalNumHs(), a.GetIsAromatic()
+    bonds = np.empty((nb, 2), np.int64)
+    btype = np.empty(nb, np.int64)
+    order = np.empty(nb, np.float64)
+    for k in range(nb):
+        b = bond(k)
+        bonds[k, 0], bonds[k, 1], t = b.GetBeginAtomIdx(), b.GetEndAtomIdx(), int(b.GetBondType())
+        btype[k] = t
+        order[k] = _BOND_ORDER[t] if t in _BOND_ORDER else b.GetBondTypeAsDouble()
+    return dict(z=z, fc=fc, nh=nh, arom=arom, bonds=bonds, btype=btype, order=order)
+
+
+def _graph_arrays(mol):
+    """z, total degree-free bond list, bond type codes and formal charges of a Mol (before perception)."""
+    n, nb = mol.GetNumAtoms(), mol.GetNumBonds()
+    z = np.array([mol.GetAtomWithIdx(i).GetAtomicNum() for i in range(n)], np.int64)
+    fc = np.array([mol.GetAtomWithIdx(i).GetFormalCharge() for i in range(n)], np.int64)
+    bonds = np.array([(mol.GetBondWithIdx(k).GetBeginAtomIdx(), mol.GetBondWithIdx(k).GetEndAtomIdx())
+                      for k in range(nb)], np.int64).reshape(-1, 2)
+    btype = np.array([int(mol.GetBondWithIdx(k).GetBondType()) for k in range(nb)], np.int64)
+    return z, bonds, btype, fc
+
+
+def _perceive_bond_orders(mol, smiles: str | None, path, notes: list[str], graph=None):
     """Bond orders for a heavy-atom HETATM ligand.
 
     With a SMILES template, RDKit assigns them from it. Otherwise hydrogen counts are first guessed
     from the heavy-atom geometry (:func:`guess_hydrogens`: bond angles and lengths give each atom's
-    hybridisation), explicit hydrogens are added, and RDKit's ``DetermineBondOrders`` (xyz2mol)
-    solves the valences, trying small net charges in turn.
+    hybridisation) and the double bonds are a maximum matching over the unsaturated atoms
+    (:func:`_bond_orders_by_matching`); if that fails, explicit hydrogens are added and RDKit's
+    ``DetermineBondOrders`` (xyz2mol) solves the valences, trying small net charges in turn.
+
+    ``graph``: ``(z, bonds, btype, fc)`` when the caller built ``mol`` itself from single bonds and
+    fresh atoms (no charges, explicit H or flags), which lets atoms of a plain valence skip RDKit's
+    no-implicit-H round trip; None reads them from ``mol``.
     """
     from rdkit import Chem
     from rdkit.Chem import AllChem, rdDetermineBonds
@@ -106,18 +185,16 @@ def _perceive_bond_orders(mol, smiles: str | None, path, notes: list[str]):
             return out
         except ValueError:
             raise LigandError(f"{path}: the SMILES template does not match the ligand's atoms") from None
-    hcount = guess_hydrogens(mol)
-    fast = None
-    for _ in range(4):  # an unmatched C/N means it carries one more H than guessed: retry
-        fast, hcount = _bond_orders_by_matching(mol, hcount)
-        if fast is not None or hcount is None:
-            break
+    fresh = graph is not None
+    z, bonds, btype, fc = graph if fresh else _graph_arrays(mol)
+    hcount = _guess_hydrogens_arrays(mol, z, bonds)
+    fast = _bond_orders_by_matching(mol, z, bonds, btype, fc, hcount, fresh)
     if fast is not None:
         notes.append("bond orders perceived from geometry")
         return fast
-    hcount = guess_hydrogens(mol)
     base = Chem.RWMol(mol)
-    for a, h in zip(base.GetAtoms(), hcount):
+    for i, h in enumerate(hcount.tolist()):
+        a = base.GetAtomWithIdx(i)
         a.SetNumExplicitHs(int(h))
         a.SetNoImplicit(True)
     base.UpdatePropertyCache(strict=False)
@@ -139,80 +216,78 @@ def _perceive_bond_orders(mol, smiles: str | None, path, notes: list[str]):
     return mol
 
 
-#: Usual valence per element for the matching step (P and S: their hypervalent oxo forms).
-_VALENCE = {"C": 4, "N": 3, "O": 2, "S": 2, "P": 5, "B": 3, "F": 1, "CL": 1, "BR": 1, "I": 1, "SE": 2}
+def _max_matching(n: int, edges: np.ndarray) -> np.ndarray:
+    """(N,) partner of each atom in NetworkX's maximum-cardinality matching of ``edges`` (-1: none).
 
-
-def _bond_orders_by_matching(mol, hcount: list[int]):
-    """Kekulé bond orders as a maximum matching over unsaturated atoms (fast, milliseconds).
-
-    Each heavy atom's unsaturation is its usual valence minus heavy degree minus guessed H. A
-    maximum-cardinality matching (Edmonds' blossom, networkx) over bonds joining unsaturated atoms
-    gives the double bonds; terminal O/S left unsaturated become anions (carboxylate, phosphate);
-    an unsaturated atom left over anywhere else means the hydrogen guess was too low there:
-    returns ``(None, hcount with one more H on those atoms)`` for another try, ``(None, None)``
-    when nothing can be fixed, and ``(mol, hcount)`` on success.
+    The blossom-free run is replayed in numba; a graph where a blossom forms goes to NetworkX itself.
     """
+    from pocketvox.structure import _ligand_kernels as K
+
+    ok, mate = K.greedy_blossom_free_matching(n, edges)
+    if ok:
+        return mate
     import networkx as nx
+
+    g = nx.Graph()
+    g.add_edges_from(edges.tolist())
+    mate = np.full(n, -1, np.int64)
+    for i, j in nx.max_weight_matching(g, maxcardinality=True):
+        mate[i], mate[j] = j, i
+    return mate
+
+
+def _bond_orders_by_matching(mol, z, bonds, btype, fc, hcount: np.ndarray, fresh: bool):
+    """Kekulé bond orders as a maximum matching over unsaturated atoms (fast, well under a millisecond).
+
+    Each heavy atom's unsaturation is its usual valence minus degree minus guessed H. A
+    maximum-cardinality matching (Edmonds' blossom, as NetworkX computes it) over bonds joining
+    unsaturated atoms gives the double bonds; terminal O/S left unsaturated become anions
+    (carboxylate, phosphate); an unsaturated C/N left over means the hydrogen guess was too low there:
+    it gets one more H and the matching is redone (up to four tries). Returns the sanitised Mol, or
+    None when nothing fits (the caller then falls back to RDKit's xyz2mol).
+    """
     from rdkit import Chem
 
-    n = mol.GetNumAtoms()
-    deg = [a.GetDegree() for a in mol.GetAtoms()]
-    el = [a.GetSymbol().upper() for a in mol.GetAtoms()]
-    unsat = []
-    for i in range(n):
-        v = _VALENCE.get(el[i], 0)
-        if el[i] == "S":
-            o_term = sum(1 for nb in mol.GetAtomWithIdx(i).GetNeighbors()
-                         if nb.GetSymbol() == "O" and nb.GetDegree() == 1)
-            v = {0: 2, 1: 4}.get(o_term, 6) if deg[i] > 1 else 2
-            if deg[i] == 3 and o_term == 1:
-                v = 4
-        unsat.append(max(v - deg[i] - hcount[i], 0))
-    g = nx.Graph()
-    for b in mol.GetBonds():
-        i, j = b.GetBeginAtomIdx(), b.GetEndAtomIdx()
-        if unsat[i] > 0 and unsat[j] > 0:
-            g.add_edge(i, j)
-    rw = Chem.RWMol(mol)
-    left = list(unsat)
-    for i, j in nx.max_weight_matching(g, maxcardinality=True):
-        rw.GetBondBetweenAtoms(i, j).SetBondType(Chem.BondType.DOUBLE)
-        left[i] -= 1
-        left[j] -= 1
-    # sp atoms (nitriles, alkynes) need a second pi bond; P/S oxo acids may take more than one
-    for b in rw.GetBonds():
-        i, j = b.GetBeginAtomIdx(), b.GetEndAtomIdx()
-        while left[i] > 0 and left[j] > 0:
-            b.SetBondType(Chem.BondType.TRIPLE if b.GetBondType() == Chem.BondType.DOUBLE
-                          and el[i] not in ("P", "S") and el[j] not in ("P", "S") else Chem.BondType.DOUBLE)
-            left[i] -= 1
-            left[j] -= 1
-            if el[i] in ("P", "S") or el[j] in ("P", "S"):
-                break
-    stray = [i for i in range(n) if left[i] > 0 and el[i] in ("C", "N")]
-    if stray:
-        return None, [h + (1 if i in stray else 0) for i, h in enumerate(hcount)]
-    for i in range(n):
-        a = rw.GetAtomWithIdx(i)
-        if left[i] > 0:
-            if el[i] in ("O", "S") and deg[i] == 1:
-                a.SetFormalCharge(-1)
-            elif el[i] not in ("P", "S"):  # leftover valence on an oxo acid's centre is fine
-                return None, None
-        a.SetNumExplicitHs(int(hcount[i]))
-        a.SetNoImplicit(True)
-        if el[i] == "N" and deg[i] + hcount[i] == 4:
-            a.SetFormalCharge(1)
-    # P/S central atoms: the oxo double bonds use the valence; remaining terminal O are anions
-    out = rw.GetMol()
+    from pocketvox.structure import _ligand_kernels as K
+
+    n = len(z)
+    h = hcount
+    for _ in range(4):
+        unsat = K.unsaturation(z, bonds, h)
+        edges = bonds[(unsat[bonds[:, 0]] > 0) & (unsat[bonds[:, 1]] > 0)] if len(bonds) else bonds
+        mate = _max_matching(n, edges)
+        status, bt, q, q_set, h_next, safe = K.matching_orders(z, bonds, btype, h, unsat, mate, fc)
+        if status == K.RETRY:
+            h = h_next
+            continue
+        if status != K.OK:
+            return None
+        break
+    else:
+        return None
+    out = Chem.Mol(mol)
+    types = Chem.BondType.values
+    for k in np.flatnonzero(bt != btype).tolist():
+        out.GetBondWithIdx(k).SetBondType(types[int(bt[k])])
+    # Atoms of a plain valence (C 4, N 3, O 2, ...) get no implicit H and no radical whether or not
+    # RDKit is told "no implicit H": only the others take the round trip below (fresh atoms only).
+    touch = np.flatnonzero((h > 0) | ~safe | q_set) if fresh else np.arange(n)
+    strict = ~safe if fresh else np.ones(n, bool)
+    for i in touch.tolist():
+        a = out.GetAtomWithIdx(i)
+        if h[i] or not fresh:
+            a.SetNumExplicitHs(int(h[i]))
+        if strict[i]:
+            a.SetNoImplicit(True)
+        if q_set[i]:
+            a.SetFormalCharge(int(q[i]))
     try:
         Chem.SanitizeMol(out)
     except Exception:  # noqa: BLE001
-        return None, None
-    for a in out.GetAtoms():
-        a.SetNoImplicit(False)
-    return out, hcount
+        return None
+    for i in np.flatnonzero(strict).tolist():
+        out.GetAtomWithIdx(i).SetNoImplicit(False)
+    return out
 
 
 #: Thresholds for hybridisation from heavy-atom geometry (degrees / Å). sp3 angles are ~109.5°,
@@ -222,99 +297,27 @@ SP_MIN_ANGLE = 155.0
 PLANAR_MAX_DEVIATION = 0.15  # Å out of the plane of its three neighbours
 
 
-def guess_hydrogens(mol) -> list[int]:
-    """Implicit hydrogen count per heavy atom from 3D geometry (no bond orders needed)."""
+def _guess_hydrogens_arrays(mol, z: np.ndarray, bonds: np.ndarray) -> np.ndarray:
     from rdkit import Chem
 
-    rings = [list(r) for r in Chem.GetSymmSSSR(mol)]
-    pos = mol.GetConformer().GetPositions()
-    ring_planar = np.zeros(mol.GetNumAtoms(), bool)
-    for ring in rings:
-        if len(ring) <= 7 and _ring_rms(pos[list(ring)]) < 0.1:
-            ring_planar[list(ring)] = True
-    # plain-Python geometry: a few neighbours per atom, where NumPy's per-call cost would dominate
-    xyz = pos.tolist()
-    symbols = [a.GetSymbol() for a in mol.GetAtoms()]
-    out = []
-    for a in mol.GetAtoms():
-        i = a.GetIdx()
-        nb = [n.GetIdx() for n in a.GetNeighbors() if n.GetAtomicNum() > 1]
-        d = len(nb)
-        el = symbols[i]
-        vec = [[xyz[j][k] - xyz[i][k] for k in range(3)] for j in nb]
-        lens = [math.sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2]) for v in vec]
-        ang = _mean_angle(vec, lens) if d >= 2 else 0.0
-        planar = d == 3 and _out_of_plane(xyz[i], [xyz[j] for j in nb]) < PLANAR_MAX_DEVIATION
-        nb_el = [symbols[j] for j in nb]
-        h = 0
-        if el == "C":
-            if d == 3:
-                h = 0 if planar else 1
-            elif d == 2:
-                if ang > SP_MIN_ANGLE:
-                    h = 0
-                elif a.IsInRing():
-                    # ring angles say little (a 5-ring is ~108° either way): planarity and bond
-                    # length decide (an sp3 CH2 in a flat ring, as in indanone, keeps 1.50 Å bonds)
-                    h = 1 if ring_planar[i] and min(lens) < 1.45 else 2
-                else:
-                    h = 1 if (ang > SP3_MAX_ANGLE or min(lens) < 1.37) else 2
-            elif d == 1:
-                if nb_el[0] != "C":
-                    h = 3
-                else:
-                    h = 1 if lens[0] < 1.25 else (2 if lens[0] < 1.40 else 3)
-            elif d == 0:
-                h = 4
-        elif el == "N":
-            if d == 3:
-                h = 0
-            elif d == 2:
-                in5 = a.IsInRingSize(5)
-                if ang > SP_MIN_ANGLE:
-                    h = 0
-                elif ang < SP3_MAX_ANGLE and not a.IsInRing():
-                    h = 1
-                elif a.IsInRing():
-                    # pyrrole-type N (N-H) has longer ring bonds than pyridine-type N; a ring N next
-                    # to a carbonyl carbon is a lactam N-H (uracil, guanine)
-                    lactam = any(_has_short_terminal_o(mol, pos, j) for j in nb)
-                    mean_len = sum(lens) / d
-                    h = 1 if lactam or (in5 and mean_len > 1.355) or (not in5 and min(lens) > 1.40) else 0
-                else:
-                    h = 0 if min(lens) < 1.32 else 1
-            elif d == 1:
-                h = 0 if lens[0] < 1.20 else (1 if lens[0] < 1.30 else 2)
-            elif d == 0:
-                h = 3
-        elif el == "O":
-            if d == 1:
-                if nb_el[0] in ("P", "S"):
-                    h = 0
-                else:
-                    h = 0 if lens[0] < 1.30 else 1
-            elif d == 0:
-                h = 2
-        elif el == "S":
-            if d == 1:
-                h = 1 if lens[0] > 1.70 and nb_el[0] == "C" else 0
-            elif d == 0:
-                h = 2
-        out.append(h)
-    return out
+    from pocketvox.structure import _ligand_kernels as K
+
+    # RDKit's symmetrised SSSR: the rings (and ring sizes) the rules were tuned on
+    ptr, atoms = _ring_arrays(Chem.GetSymmSSSR(mol))
+    xyz = np.ascontiguousarray(mol.GetConformer().GetPositions(), np.float64)
+    return K.guess_hydrogens_kernel(z, xyz, bonds, ptr, atoms)
 
 
-def _has_short_terminal_o(mol, pos, j: int) -> bool:
-    a = mol.GetAtomWithIdx(j)
-    if a.GetSymbol() != "C":
-        return False
-    return any(n.GetSymbol() == "O" and n.GetDegree() == 1 and np.linalg.norm(pos[n.GetIdx()] - pos[j]) < 1.30
-               for n in a.GetNeighbors())
+def guess_hydrogens(mol) -> list[int]:
+    """Implicit hydrogen count per heavy atom from 3D geometry (no bond orders needed).
 
-
-def _ring_rms(pts: np.ndarray) -> float:
-    c = pts - pts.mean(0)
-    return float(np.sqrt(np.linalg.svd(c, compute_uv=False)[-1] ** 2 / len(pts)))
+    Per atom, from its heavy neighbours: the mean bond angle (sp3 below 117.5°, sp above 155°),
+    planarity of three neighbours (0.15 Å), bond lengths, and membership of flat rings (RDKit's
+    symmetrised SSSR, RMS off-plane below 0.1 Å) and 5-rings (the rules in
+    :func:`pocketvox.structure._ligand_kernels.guess_hydrogens_kernel`).
+    """
+    z, bonds, _, _ = _graph_arrays(mol)
+    return _guess_hydrogens_arrays(mol, z, bonds).tolist()
 
 
 def expected_charge(mol) -> int:
@@ -333,46 +336,41 @@ def expected_charge(mol) -> int:
     return q
 
 
-def _mean_angle(vec: list, lens: list) -> float:
-    """Mean angle (degrees) between every pair of bond vectors."""
-    total, n = 0.0, 0
-    for p in range(len(vec)):
-        for q in range(p + 1, len(vec)):
-            c = sum(vec[p][k] * vec[q][k] for k in range(3)) / (lens[p] * lens[q])
-            total += math.degrees(math.acos(max(-1.0, min(1.0, c))))
-            n += 1
-    return total / n
+def _build_mol(z: np.ndarray, bonds: np.ndarray, coords: np.ndarray):
+    """RDKit Mol of atoms ``z`` joined by single ``bonds``, with one conformer ``coords`` (Å)."""
+    from rdkit import Chem
 
-
-def _out_of_plane(center: list, nbrs: list) -> float:
-    """Distance (Å) of ``center`` from the plane through its three neighbours."""
-    u = [nbrs[1][k] - nbrs[0][k] for k in range(3)]
-    v = [nbrs[2][k] - nbrs[0][k] for k in range(3)]
-    n = (u[1] * v[2] - u[2] * v[1], u[2] * v[0] - u[0] * v[2], u[0] * v[1] - u[1] * v[0])
-    nn = math.sqrt(n[0] ** 2 + n[1] ** 2 + n[2] ** 2)
-    w = [center[k] - nbrs[0][k] for k in range(3)]
-    return abs(sum(w[k] * n[k] for k in range(3))) / nn if nn > 1e-6 else 0.0
+    rw = Chem.RWMol()
+    add_atom, new_atom = rw.AddAtom, Chem.Atom
+    for zi in z.tolist():
+        add_atom(new_atom(zi))
+    add_bond, single = rw.AddBond, Chem.BondType.SINGLE
+    for i, j in bonds.tolist():
+        add_bond(i, j, single)
+    mol = rw.GetMol()
+    conf = Chem.Conformer(len(z))
+    conf.SetPositions(np.ascontiguousarray(coords, np.float64))
+    mol.AddConformer(conf, assignId=True)
+    mol.UpdatePropertyCache(strict=False)
+    return mol
 
 
 def ligand_from_residue(ps: ParsedStructure, cand: LigandCandidate, smiles: str | None = None):
     """RDKit Mol of a HETATM residue (heavy atoms in file order) plus notes."""
     from rdkit import Chem
-    from rdkit.Geometry import Point3D
 
     _rdkit_quiet()
     s = ps.sites
     rows = cand.rows
     notes: list[str] = []
-    rw = Chem.RWMol()
-    for e in s.element[rows]:
-        sym = e.capitalize()
-        try:
-            a = Chem.Atom(sym)
-        except RuntimeError:
-            raise LigandError(f"{ps.path}: ligand {cand.id} has unknown element {e!r}") from None
-        a.SetNoImplicit(False)
-        rw.AddAtom(a)
-    local = _subset_bonds(ps.het_bonds, np.isin(np.arange(len(s)), rows))
+    try:
+        z = np.array([_atomic_number(e) for e in s.element[rows].tolist()], np.int64)
+    except RuntimeError:
+        bad = next(e for e in s.element[rows].tolist() if e not in _Z_BY_SYMBOL)
+        raise LigandError(f"{ps.path}: ligand {cand.id} has unknown element {bad!r}") from None
+    in_lig = np.zeros(len(s), bool)
+    in_lig[rows] = True
+    local = _subset_bonds(ps.het_bonds, in_lig)
     if len(rows) and not ps.receptor_mask[rows].any() and len(local) == 0 and len(rows) > 1:
         local = perceive_bonds(s.coords[rows], s.element[rows])
     elif ps.receptor_mask[rows].any():  # a residue named from the receptor (e.g. a modified one)
@@ -386,15 +384,10 @@ def ligand_from_residue(ps: ParsedStructure, cand: LigandCandidate, smiles: str 
             pos = order[np.searchsorted(ser, s.conect[inside], sorter=order)]
             local = np.unique(np.sort(pos, axis=1), axis=0).astype(np.int32)
             notes.append("connectivity from CONECT records")
-    for i, j in local.tolist():
-        rw.AddBond(int(i), int(j), Chem.BondType.SINGLE)
-    mol = rw.GetMol()
-    conf = Chem.Conformer(mol.GetNumAtoms())
-    for k, (x, y, z) in enumerate(s.coords[rows]):
-        conf.SetAtomPosition(k, Point3D(float(x), float(y), float(z)))
-    mol.AddConformer(conf, assignId=True)
-    mol.UpdatePropertyCache(strict=False)
-    mol = _perceive_bond_orders(mol, smiles, ps.path, notes)
+    bonds = np.asarray(local, np.int64).reshape(-1, 2)
+    mol = _build_mol(z, bonds, s.coords[rows])
+    graph = (z, bonds, np.ones(len(bonds), np.int64), np.zeros(len(z), np.int64))
+    mol = _perceive_bond_orders(mol, smiles, ps.path, notes, graph=graph)
     try:
         Chem.SanitizeMol(mol)
     except Exception:  # noqa: BLE001
@@ -406,28 +399,29 @@ def ligand_from_residue(ps: ParsedStructure, cand: LigandCandidate, smiles: str 
 
 def ligand_table(mol, res_name="LIG", chain="L", res_num=1, names=None) -> AtomTable:
     """Typed AtomTable of an RDKit Mol (atom i = row i; call on a Mol without explicit H)."""
-    from pocketvox.structure.ligand_typing import type_ligand
+    from pocketvox.structure.ligand_typing import typed_columns
 
     n = mol.GetNumAtoms()
-    coords = mol.GetConformer().GetPositions()
-    element = np.array([a.GetSymbol().upper() for a in mol.GetAtoms()], "<U2")
-    b = np.array([(bd.GetBeginAtomIdx(), bd.GetEndAtomIdx(), bd.GetBondTypeAsDouble()) for bd in mol.GetBonds()],
-                 np.float64).reshape(-1, 3)
-    bonds = np.sort(b[:, :2].astype(np.int32), axis=1)
+    coords = np.ascontiguousarray(mol.GetConformer().GetPositions(), np.float64).reshape(-1, 3)
+    arr = mol_arrays(mol)
     if names is None:
         names = []
-        for a in mol.GetAtoms():
+        for i in range(n):
+            a = mol.GetAtomWithIdx(i)
             info = a.GetPDBResidueInfo()
-            names.append(info.GetName().strip() if info is not None else f"{a.GetSymbol()}{a.GetIdx() + 1}")
-    table = AtomTable.from_columns(
+            names.append(info.GetName().strip() if info is not None else f"{a.GetSymbol()}{i + 1}")
+    name = np.array(names, "<U4")
+    if name.shape != (n,):
+        raise ValueError(f"column name has {name.shape[0]} rows, expected {n}")
+    typed = typed_columns(mol, coords, arr)
+    return AtomTable(
         coords=coords,
-        element=element,
-        name=np.array(names, "<U4"),
+        name=name,
         res_name=np.full(n, res_name, "<U5"),
         res_num=np.full(n, res_num, np.int32),
+        icode=np.full(n, "", "<U1"),
         chain=np.full(n, chain, "<U4"),
+        serial=np.arange(1, n + 1, dtype=np.int32),
         hetero=np.ones(n, bool),
-        bonds=bonds,
-        bond_order=b[:, 2].astype(np.float32),
+        **typed,
     )
-    return type_ligand(table, mol)
