@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from pocketvox.interactions.site import Rows, Site, cross, is_member, plane_offset, unit
+from pocketvox.interactions.site import Rows, Site, cross, distances, is_member, plane_offset, unit
 
 
 def _pairs(cfg, rc, rn, gc):
-    d = np.linalg.norm(rc[:, None] - gc[None], axis=-1)
+    d = distances(rc, gc)
     i, j = np.nonzero((d > cfg.min_dist) & (d < cfg.pication_dist_max))
     off = plane_offset(rc[i], rn[i], gc[j])
     ok = off < cfg.pistack_offset_max

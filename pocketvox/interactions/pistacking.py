@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pocketvox.interactions.site import Rows, Site, plane_offset
+from pocketvox.interactions.site import Rows, Site, distances, plane_offset
 
 
 def detect(site: Site) -> tuple[Rows | None, np.ndarray]:
@@ -18,7 +18,7 @@ def detect(site: Site) -> tuple[Rows | None, np.ndarray]:
         return none
     lc, ln = site.lig_rings
     pc, pn = site.prot_rings
-    d = np.linalg.norm(lc[:, None] - pc[None], axis=-1)
+    d = distances(lc, pc)
     i, j = np.nonzero((d > cfg.min_dist) & (d < cfg.pistack_dist_max))
     if len(i) == 0:
         return none

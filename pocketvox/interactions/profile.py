@@ -10,7 +10,6 @@ one core once the structure is read (the first call loads the compiled kernels).
 from __future__ import annotations
 
 import os
-from dataclasses import replace
 
 import numpy as np
 
@@ -39,8 +38,11 @@ def _site_groups(t: AtomTable, in_site: np.ndarray) -> AtomTable:
     ok_g = (in_site[groups] | (groups < 0)).all(1) if len(groups) else np.zeros(0, bool)
     if ok_r.all() and ok_g.all():
         return t
-    return replace(t, rings=rings[ok_r], groups=groups[ok_g], group_sign=t.group_sign[ok_g],
-                   group_kind=t.group_kind[ok_g])
+    # dataclasses.replace without re-running the ~20-field __init__ (the columns are shared, not copied)
+    out = object.__new__(AtomTable)
+    out.__dict__.update(t.__dict__, rings=rings[ok_r], groups=groups[ok_g], group_sign=t.group_sign[ok_g],
+                        group_kind=t.group_kind[ok_g])
+    return out
 
 
 def build_site(protein: AtomTable, ligand: AtomTable, cfg: ProfilerConfig) -> Site:

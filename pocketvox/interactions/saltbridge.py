@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pocketvox.interactions.site import Rows, Site
+from pocketvox.interactions.site import Rows, Site, distances
 
 
 def detect(site: Site) -> tuple[Rows | None, np.ndarray]:
@@ -14,8 +14,8 @@ def detect(site: Site) -> tuple[Rows | None, np.ndarray]:
     if len(L.groups) == 0 or len(P.groups) == 0:
         return None, np.zeros((0, 2), np.int64)
     lc, pc = site.lig_charges, site.prot_charges
-    d = np.linalg.norm(lc[:, None] - pc[None], axis=-1)
-    opposite = L.group_sign[:, None].astype(int) * P.group_sign[None, :].astype(int) < 0
+    d = distances(lc, pc)
+    opposite = (L.group_sign[:, None] > 0) != (P.group_sign[None, :] > 0)  # signs are +1 / -1
     i, j = np.nonzero(opposite & (d > cfg.min_dist) & (d < cfg.saltbridge_dist_max))
     prot_pos = P.group_sign[j] > 0
     res = site.rows(

@@ -45,7 +45,17 @@ def plane_offset(center: np.ndarray, normal: np.ndarray, point: np.ndarray) -> n
     """Å: distance between ``center`` and the projection of ``point`` onto the plane through
     ``center`` with unit ``normal`` (rows)."""
     d = point - center
-    return np.linalg.norm(d - (d * normal).sum(-1, keepdims=True) * normal, axis=-1)
+    return norm(d - (d * normal).sum(-1, keepdims=True) * normal)
+
+
+def norm(v: np.ndarray) -> np.ndarray:
+    """Row-wise length of (..., 3) vectors: ``np.linalg.norm(v, axis=-1)`` without its overhead."""
+    return np.sqrt((v * v).sum(-1))
+
+
+def distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(A, B) Å between the rows of ``a`` (A, 3) and ``b`` (B, 3)."""
+    return norm(a[:, None] - b[None])
 
 
 def csr_neighbors(t: AtomTable) -> tuple[np.ndarray, np.ndarray]:
@@ -69,19 +79,6 @@ def padded_neighbors(t: AtomTable, idx: np.ndarray, width: int = 4) -> np.ndarra
         out = np.where((out >= 0) & heavy, out, -1)
         out = np.take_along_axis(out, np.argsort(out < 0, axis=1, kind="stable"), 1)
     return out
-
-
-def _ring_normals(coords: np.ndarray, rings: np.ndarray) -> np.ndarray:
-    """(R, 3): unit normal of each ring's best plane (as :meth:`AtomTable.ring_normals`)."""
-    if len(rings) == 0:
-        return np.zeros((0, 3))
-    idx = np.where(rings >= 0, rings, 0)
-    mask = (rings >= 0)[..., None]
-    pts = coords[idx]
-    c = (pts * mask).sum(1) / mask.sum(1)
-    d = (pts - c[:, None]) * mask
-    _, vecs = np.linalg.eigh(np.einsum("rki,rkj->rij", d, d))
-    return vecs[:, :, 0]
 
 
 def _centers(coords: np.ndarray, members: np.ndarray) -> np.ndarray:
@@ -196,14 +193,50 @@ class Site:
         return out
 
     @cached_property
+    def _ring_geometry(self) -> tuple[np.ndarray, np.ndarray]:
+        """Centroids (R, 3) Å and unit normals (R, 3) of the ligand's rings, then the site's (as
+        :meth:`AtomTable.ring_centers` / :meth:`AtomTable.ring_normals`, matrix by matrix).
+
+        The eigendecompositions dominate the cost, so normals are computed only for rings that some
+        ring or cation on the other side comes close enough to for π-stacking or cation-π (zero rows
+        elsewhere, which no detector reads)."""
+        L, P, cfg = self.lig, self.prot, self.cfg
+        rings = np.concatenate([L.rings, P.rings])
+        normals = np.zeros((len(rings), 3))
+        if len(rings) == 0:
+            return normals, normals
+        nl = len(L.rings)
+        ok = rings >= 0
+        pts = np.concatenate([L.coords[np.where(ok[:nl], L.rings, 0)], P.coords[np.where(ok[nl:], P.rings, 0)]])
+        mask = ok[..., None]
+        c = (pts * mask).sum(1) / mask.sum(1)
+        lc, pc = c[:nl], c[nl:]
+        near_l = (distances(lc, pc) < cfg.pistack_dist_max).any(1)
+        near_p = (distances(pc, lc) < cfg.pistack_dist_max).any(1)
+        for centers, sign, near, other in ((lc, P.group_sign, near_l, self.prot_charges),
+                                           (pc, L.group_sign, near_p, self.lig_charges)):
+            if len(centers) and (sign > 0).any():
+                near |= (distances(centers, other[sign > 0]) < cfg.pication_dist_max).any(1)
+        need = np.flatnonzero(np.concatenate([near_l, near_p]))
+        if len(need):
+            d = (pts[need] - c[need][:, None]) * mask[need]
+            _, vecs = np.linalg.eigh(np.einsum("rki,rkj->rij", d, d))
+            normals[need] = vecs[:, :, 0]
+        return c, normals
+
+    @property
     def lig_rings(self) -> tuple[np.ndarray, np.ndarray]:
         """Ligand ring centroids (R, 3) Å and unit normals (R, 3)."""
-        return _centers(self.lig.coords, self.lig.rings), _ring_normals(self.lig.coords, self.lig.rings)
+        c, n = self._ring_geometry
+        k = len(self.lig.rings)
+        return c[:k], n[:k]
 
-    @cached_property
+    @property
     def prot_rings(self) -> tuple[np.ndarray, np.ndarray]:
         """Binding-site ring centroids (R, 3) Å and unit normals (R, 3)."""
-        return _centers(self.prot.coords, self.prot.rings), _ring_normals(self.prot.coords, self.prot.rings)
+        c, n = self._ring_geometry
+        k = len(self.lig.rings)
+        return c[k:], n[k:]
 
     @cached_property
     def lig_charges(self) -> np.ndarray:
@@ -221,39 +254,46 @@ class Site:
         return Rows(kind, prot_rows, distance, ligand_point, protein_point, ligand_atoms, protein_atoms,
                     subtype, angle, offset, protein_is_donor)
 
-    def assemble(self, parts: list[Rows]) -> InteractionSet:
+    def assemble(self, parts: list[Rows | None]) -> InteractionSet:
         """One :class:`InteractionSet` from detector parts, in :data:`INTERACTION_TYPES` order."""
-        order = {t: i for i, t in enumerate(INTERACTION_TYPES)}
-        parts = sorted((p for p in parts if p is not None and len(p.res_rows)), key=lambda p: order[p.kind])
+        parts = sorted((p for p in parts if p is not None and len(p.res_rows)), key=lambda p: _TYPE_ORDER[p.kind])
         if not parts:
             return InteractionSet.empty()
         ks = [len(p.res_rows) for p in parts]
         k = sum(ks)
-
-        def cat(name, default, dtype):
-            vals = [getattr(p, name) for p in parts]
-            if all(v is None for v in vals):
-                return np.full(k, default, dtype)
-            return np.concatenate([np.full(n, default, dtype) if v is None else np.asarray(v, dtype)
-                                   for v, n in zip(vals, ks)])
-
-        P = self.prot
-        pr = np.concatenate([p.res_rows for p in parts]) if len(parts) > 1 else parts[0].res_rows
+        rr = np.empty(k, np.int64)
+        subtype = np.zeros(k, "<U16")
+        dist, angle, offset = np.empty(k), np.full(k, np.nan), np.full(k, np.nan)
+        lpt, ppt = np.empty((k, 3)), np.empty((k, 3))
+        pdon = np.zeros(k, bool)
         lat, pat = [], []
-        for p in parts:
+        s = 0
+        for p, n in zip(parts, ks):
+            e = s + n
+            rr[s:e] = p.res_rows
+            dist[s:e] = p.distance
+            lpt[s:e] = p.ligand_point
+            ppt[s:e] = p.protein_point
+            if p.subtype is not None:
+                subtype[s:e] = p.subtype
+            if p.angle is not None:
+                angle[s:e] = p.angle
+            if p.offset is not None:
+                offset[s:e] = p.offset
+            if p.protein_is_donor is not None:
+                pdon[s:e] = p.protein_is_donor
             lat += _atom_tuples(np.asarray(p.ligand_atoms))
             pat += _atom_tuples(np.asarray(p.protein_atoms))
+            s = e
+        P = self.prot
         return InteractionSet(
             type=np.repeat(np.array([p.kind for p in parts], "<U12"), ks),
-            subtype=cat("subtype", "", "<U16"),
-            distance=cat("distance", np.nan, np.float64),
-            angle=cat("angle", np.nan, np.float64),
-            offset=cat("offset", np.nan, np.float64),
-            ligand_point=np.concatenate([np.asarray(p.ligand_point, np.float64).reshape(-1, 3) for p in parts]),
-            protein_point=np.concatenate([np.asarray(p.protein_point, np.float64).reshape(-1, 3) for p in parts]),
-            protein_is_donor=cat("protein_is_donor", False, bool),
-            res_chain=P.chain[pr].astype("<U4"), res_num=P.res_num[pr].astype(np.int32),
-            res_icode=P.icode[pr].astype("<U1"), res_name=P.res_name[pr].astype("<U5"),
-            ligand_atoms=tuple(lat),
-            protein_atoms=tuple(pat),
+            subtype=subtype, distance=dist, angle=angle, offset=offset, ligand_point=lpt, protein_point=ppt,
+            protein_is_donor=pdon,
+            res_chain=P.chain[rr].astype("<U4"), res_num=P.res_num[rr].astype(np.int32),
+            res_icode=P.icode[rr].astype("<U1"), res_name=P.res_name[rr].astype("<U5"),
+            ligand_atoms=tuple(lat), protein_atoms=tuple(pat),
         )
+
+
+_TYPE_ORDER = {t: i for i, t in enumerate(INTERACTION_TYPES)}
