@@ -158,28 +158,135 @@ def _intern(vals):
 
 
 @nb.njit(cache=True)
-def scan_pdb(buf, want_model):
+def _newlines(buf, words):
+    """Positions of every newline byte; ``words`` is ``buf`` viewed as uint64 (whole words only):
+    a word without a newline is skipped in one test (SWAR zero-byte trick)."""
+    n = len(buf)
+    out = np.empty(n // 2 + 2, np.int64)
+    k = 0
+    ones = np.uint64(0x0101010101010101)
+    highs = np.uint64(0x8080808080808080)
+    nls = np.uint64(0x0A0A0A0A0A0A0A0A)
+    nw = len(words)
+    for w in range(nw):
+        x = words[w] ^ nls
+        if (x - ones) & ~x & highs:
+            for q in range(w * 8, w * 8 + 8):
+                if buf[q] == 10:
+                    out[k] = q
+                    k += 1
+    for q in range(nw * 8, n):
+        if buf[q] == 10:
+            out[k] = q
+            k += 1
+    return out[:k]
+
+
+@nb.njit(cache=True, inline="always")
+def _int4(buf, p):
+    """The 4 bytes at ``p`` as a right-justified integer ([blanks][-]digits), read without branches
+    (fields of varying width would defeat branch prediction): (magnitude, negative, ok)."""
+    c0 = np.int64(buf[p])
+    c1 = np.int64(buf[p + 1])
+    c2 = np.int64(buf[p + 2])
+    d0 = c0 - 48
+    d1 = c1 - 48
+    d2 = c2 - 48
+    d3 = np.int64(buf[p + 3]) - 48
+    g0 = (d0 >= 0) & (d0 <= 9)
+    g1 = (d1 >= 0) & (d1 <= 9)
+    g2 = (d2 >= 0) & (d2 <= 9)
+    m0 = c0 == 45
+    m1 = c1 == 45
+    m2 = c2 == 45
+    # byte classes blank 0 < minus 1 < digit 2 must not decrease; one minus at most
+    k0 = 2 * np.int64(g0) + np.int64(m0)
+    k1 = 2 * np.int64(g1) + np.int64(m1)
+    k2 = 2 * np.int64(g2) + np.int64(m2)
+    ok = ((g0 | m0 | (c0 == 32)) & (g1 | m1 | (c1 == 32)) & (g2 | m2 | (c2 == 32)) & (d3 >= 0) & (d3 <= 9)
+          & (k0 <= k1) & (k1 <= k2) & ~(m0 & m1) & ~(m1 & m2))
+    G1 = np.int64(g1)
+    G2 = np.int64(g2)
+    v = d0 * np.int64(g0)
+    v = v * (1 + 9 * G1) + d1 * G1
+    v = v * (1 + 9 * G2) + d2 * G2
+    return v * 10 + d3, m0 | m1 | m2, ok
+
+
+@nb.njit(cache=True, inline="always")
+def _coord(buf, p):
+    """The 8 bytes at ``p`` as a float in the usual ``%8.3f`` layout ([blanks][-]digits.ddd), read
+    without branches: (value, ok). When not ok the caller reparses with :func:`_parse_float` (the
+    same value, mantissa / 1000 correctly rounded, for this layout) outside its hot loop."""
+    ip, neg, ok = _int4(buf, p)
+    f5 = np.int64(buf[p + 5]) - 48
+    f6 = np.int64(buf[p + 6]) - 48
+    f7 = np.int64(buf[p + 7]) - 48
+    ok = ok & (buf[p + 4] == 46) & (f5 >= 0) & (f5 <= 9) & (f6 >= 0) & (f6 <= 9) & (f7 >= 0) & (f7 <= 9)
+    v = (ip * 1000 + (f5 * 10 + f6) * 10 + f7) / 1000.0
+    return v * (1 - 2 * np.int64(neg)), ok
+
+
+@nb.njit(cache=True)
+def _strip_vocab(raw, nbytes, upper):
+    """Distinct raw fixed-width values (``nbytes`` bytes packed little-endian) -> their stripped
+    packed values, and ok=False when a byte is not printable ASCII (the NumPy path decodes it)."""
+    out = np.empty(len(raw), np.int64)
+    for u in range(len(raw)):
+        v = raw[u]
+        lo = 0
+        hi = nbytes
+        for q in range(nbytes):
+            c = (v >> (8 * q)) & 0xFF
+            if c < 32 or c > 126:
+                return out, False
+        while lo < hi and ((v >> (8 * lo)) & 0xFF) == 32:
+            lo += 1
+        while hi > lo and ((v >> (8 * (hi - 1))) & 0xFF) == 32:
+            hi -= 1
+        x = 0
+        for q in range(lo, hi):
+            c = (v >> (8 * q)) & 0xFF
+            if upper and 97 <= c <= 122:
+                c -= 32
+            x |= c << (8 * (q - lo))
+        out[u] = x
+    return out, True
+
+
+@nb.njit(cache=True)
+def _recode(ids, raw, nbytes, upper):
+    """Ids of raw values -> ids of their stripped values (distinct raw values can strip alike)."""
+    stripped, ok = _strip_vocab(raw, nbytes, upper)
+    if not ok:
+        return ids, stripped, False
+    new_of_raw, vals = _intern(stripped)
+    return new_of_raw[ids], vals, True
+
+
+@nb.njit(cache=True)
+def scan_pdb(buf, words, want_model):
     """Parse the ATOM/HETATM records of one model (``want_model`` 1-based; -1: every model).
 
-    Returns ``(status, hetero, coords (N, 3), res_num, serial, occupancy, model, altloc, chain,
-    icode, name_id, name_vals, res_id, res_vals, el_id, el_vals, el_missing, starts, conect)``;
-    status 0 means every field was read, anything else asks for the NumPy parser.
+    ``words``: ``buf`` viewed as uint64 (its whole words). Returns ``(status, hetero, coords (N, 3),
+    res_num, serial, occupancy, model, altloc, chain, icode, name_id, name_vals, res_id, res_vals,
+    el_id, el_vals, el_missing, starts, conect, wide_res)``; status 0 means every field was read,
+    anything else asks for the NumPy parser.
     """
     n = len(buf)
-    cap = n // 5 + 2
-    a_start = np.empty(cap, np.int64)
-    a_len = np.empty(cap, np.int64)
-    a_model = np.empty(cap, np.int32)
-    c_start = np.empty(cap, np.int64)
-    c_len = np.empty(cap, np.int64)
+    nl = _newlines(buf, words)
+    n_lines = len(nl) + 1
+    a_start = np.empty(n_lines, np.int64)
+    a_len = np.empty(n_lines, np.int64)
+    a_model = np.zeros(n_lines, np.int32)
+    c_start = np.empty(n_lines, np.int64)
+    c_len = np.empty(n_lines, np.int64)
     na = 0
     nc = 0
     n_model_lines = 0
-    s = 0
-    while s < n:
-        e = s
-        while e < n and buf[e] != 10:
-            e += 1
+    for q in range(n_lines):
+        s = nl[q - 1] + 1 if q > 0 else 0
+        e = nl[q] if q < len(nl) else n
         L = e - s
         if L > 0 and buf[e - 1] == 13:
             L -= 1
@@ -195,110 +302,94 @@ def scan_pdb(buf, want_model):
             c_start[nc] = s
             c_len[nc] = L
             nc += 1
-        s = e + 1
     # --- which rows: one model of a multi-model file
-    keep = np.ones(na, np.bool_)
+    rows = np.arange(na)
     if want_model >= 1 and n_model_lines > 1:
-        found = False
-        for r in range(na):
-            if a_model[r] == want_model - 1:
-                found = True
-            else:
-                keep[r] = False
-        if not found:
-            return _fail()
-    nk = 0
-    for r in range(na):
-        if keep[r]:
-            nk += 1
+        rows = np.flatnonzero(a_model[:na] == want_model - 1)
+    nk = len(rows)
     if nk == 0:
         return _fail()
-    rows = np.empty(nk, np.int64)
-    k = 0
-    for r in range(na):
-        if keep[r]:
-            rows[k] = r
-            k += 1
-    # --- fixed-width fields
+    # --- fixed-width fields; text columns as raw bytes, stripped per distinct value afterwards
     hetero = np.empty(nk, np.bool_)
     coords = np.empty((nk, 3), np.float64)
     res_num = np.empty(nk, np.int32)
-    serial = np.empty(nk, np.int32)
-    occ = np.ones(nk, np.float64)
     model = np.zeros(nk, np.int32)
     altloc = np.empty(nk, np.uint8)
     chain = np.empty(nk, np.uint8)
     icode = np.empty(nk, np.uint8)
-    name_v = np.empty(nk, np.int64)
-    res3_v = np.empty(nk, np.int64)
-    res4_v = np.empty(nk, np.int64)
-    el_v = np.empty(nk, np.int64)
+    name_raw = np.empty(nk, np.int64)
+    res_raw = np.empty(nk, np.int64)
+    el_raw = np.empty(nk, np.int64)
     starts = np.empty(nk, np.int64)
-    serial_ok = True
-    occ_ok = True
+    lengths = np.empty(nk, np.int64)
     any_alt = False
     wide_res = False
+    all_fast = True
+    short = False
     for k in range(nk):
         r = rows[k]
         s = a_start[r]
         L = a_len[r]
-        if L < 54:
-            return _fail()
-        # text fields must be printable ASCII (anything else: the NumPy path decodes it)
-        for c in range(12, 27):
-            b = _byte(buf, s, L, c)
-            if b < 32 or b > 126:
-                return _fail()
-        for c in range(76, 78):
-            b = _byte(buf, s, L, c)
-            if b < 32 or b > 126:
-                return _fail()
+        short |= L < 54
+        if short:
+            break
         starts[k] = s
+        lengths[k] = L
         hetero[k] = buf[s] == 72
-        for d in range(3):
-            v, ok = _parse_float(buf, s, L, 30 + 8 * d, 38 + 8 * d)
+        x, okx = _coord(buf, s + 30)
+        y, oky = _coord(buf, s + 38)
+        z, okz = _coord(buf, s + 46)
+        coords[k, 0] = x
+        coords[k, 1] = y
+        coords[k, 2] = z
+        rn, neg, okr = _int4(buf, s + 22)
+        res_num[k] = rn * (1 - 2 * np.int64(neg))
+        all_fast &= okx & oky & okz & okr
+        model[k] = a_model[r]
+        altloc[k] = buf[s + 16]
+        any_alt |= buf[s + 16] != 32
+        chain[k] = buf[s + 21]
+        icode[k] = buf[s + 26]
+        wide_res |= buf[s + 20] != 32
+        name_raw[k] = (np.int64(buf[s + 12]) | (np.int64(buf[s + 13]) << 8) | (np.int64(buf[s + 14]) << 16)
+                       | (np.int64(buf[s + 15]) << 24))
+        res_raw[k] = (np.int64(buf[s + 17]) | (np.int64(buf[s + 18]) << 8) | (np.int64(buf[s + 19]) << 16)
+                      | (np.int64(buf[s + 20]) << 24))
+        el_raw[k] = np.int64(_byte(buf, s, L, 76)) | (np.int64(_byte(buf, s, L, 77)) << 8)
+    if short:
+        return _fail()
+    if not all_fast:  # numbers in another layout: the general parsers
+        for k in range(nk):
+            for d in range(3):
+                v, ok = _parse_float(buf, starts[k], lengths[k], 30 + 8 * d, 38 + 8 * d)
+                if not ok:
+                    return _fail()
+                coords[k, d] = v
+            iv, ok, _ = _parse_int(buf, starts[k], lengths[k], 22, 26)
             if not ok:
                 return _fail()
-            coords[k, d] = v
-        iv, ok, _ = _parse_int(buf, s, L, 22, 26)
-        if not ok:
-            return _fail()
-        res_num[k] = iv
-        iv, ok, _ = _parse_int(buf, s, L, 6, 11)
-        serial[k] = iv
-        serial_ok = serial_ok and ok
-        fv, ok = _parse_float(buf, s, L, 54, 60)
-        if ok:
-            occ[k] = fv
-        else:
-            blank = True
-            for c in range(54, 60):
-                if _byte(buf, s, L, c) != 32:
-                    blank = False
-            if not blank:
-                occ_ok = False
-        if n_model_lines > 0:
-            model[k] = a_model[r]
-        altloc[k] = _byte(buf, s, L, 16)
-        any_alt = any_alt or altloc[k] != 32
-        chain[k] = _byte(buf, s, L, 21)
-        icode[k] = _byte(buf, s, L, 26)
-        wide_res = wide_res or _byte(buf, s, L, 20) != 32
-        name_v[k] = _pack(buf, s, L, 12, 16, False)
-        res3_v[k] = _pack(buf, s, L, 17, 20, False)
-        res4_v[k] = _pack(buf, s, L, 17, 21, False)
-        el_v[k] = _pack(buf, s, L, 76, 78, True)
-    if any_alt and not occ_ok:
-        return _fail()
-    if not any_alt:
-        occ[:] = 1.0
-    # --- CONECT: (atom, partner) serial pairs, blank fields skipped
+            res_num[k] = iv
+    # occupancies only decide between alternate locations
+    occ = np.ones(nk, np.float64)
+    if any_alt:
+        for k in range(nk):
+            s = starts[k]
+            L = lengths[k]
+            fv, ok = _parse_float(buf, s, L, 54, 60)
+            if ok:
+                occ[k] = fv
+            else:
+                for c in range(54, 60):
+                    if _byte(buf, s, L, c) != 32:
+                        return _fail()
+    # --- CONECT: (atom, partner) serial pairs, blank fields skipped; serials only matter then
+    serial = np.arange(1, nk + 1).astype(np.int32)
     conect = np.empty((4 * nc, 2), np.int64)
     m = 0
+    f = np.empty(5, np.int64)
     for q in range(nc):
         s = c_start[q]
         L = c_len[q]
-        f = np.empty(5, np.int64)
         for t in range(5):
             v, ok, blank = _parse_int(buf, s, L, 6 + 5 * t, 11 + 5 * t)
             if blank:
@@ -312,15 +403,21 @@ def scan_pdb(buf, want_model):
                 conect[m, 0] = f[0]
                 conect[m, 1] = f[t]
                 m += 1
-    if nc > 0 and not serial_ok:
-        return _fail()
-    if nc == 0:
+    if nc > 0:
         for k in range(nk):
-            serial[k] = k + 1
-    name_id, name_vals = _intern(name_v)
-    res_id, res_vals = _intern(res4_v if wide_res else res3_v)
-    el_id, el_vals = _intern(el_v)
-    el_missing = el_v == 0
+            iv, ok, _ = _parse_int(buf, starts[k], lengths[k], 6, 11)
+            if not ok:
+                return _fail()
+            serial[k] = iv
+    ids, raw = _intern(name_raw)
+    name_id, name_vals, ok1 = _recode(ids, raw, 4, False)
+    ids, raw = _intern(res_raw)
+    res_id, res_vals, ok2 = _recode(ids, raw, 4 if wide_res else 3, False)
+    ids, raw = _intern(el_raw)
+    el_id, el_vals, ok3 = _recode(ids, raw, 2, True)
+    if not (ok1 and ok2 and ok3):
+        return _fail()
+    el_missing = el_vals[el_id] == 0
     return (0, hetero, coords, res_num, serial, occ, model, altloc, chain, icode, name_id, name_vals,
             res_id, res_vals, el_id, el_vals, el_missing, starts, conect[:m], wide_res)
 

@@ -308,7 +308,8 @@ def parse_pdb(data: bytes, path="<pdb>", model: int | None = None) -> _Sites:
 
     (status, hetero, coords, res_num, serial, occupancy, models, altloc, chain, icode, name_id, name_vals,
      res_id, res_vals, el_id, el_vals, el_missing, starts, conect, wide_res) = scan_pdb(
-        np.frombuffer(data, np.uint8), -1 if model is None else int(model))
+        np.frombuffer(data, np.uint8), np.frombuffer(data, np.uint64, count=len(data) // 8),
+        -1 if model is None else int(model))
     if status != 0:
         return _parse_pdb_numpy(data, path, model)
     codes = {"name": name_id, "altloc": altloc, "res_name": res_id, "chain": chain, "icode": icode,
