@@ -98,6 +98,31 @@ def test_matching_replays_networkx():
     assert 0 < blossoms < 300  # both the replay and the NetworkX fallback were exercised
 
 
+def test_conect_bonds_lookup_matches_isin():
+    from pocketvox.structure.ligand import _conect_bonds
+
+    def reference(conect, ser):
+        inside = np.isin(conect, ser).all(1) & (conect[:, 0] != conect[:, 1])
+        if not inside.any():
+            return None
+        order = np.argsort(ser)
+        pos = order[np.searchsorted(ser, conect[inside], sorter=order)]
+        return np.unique(np.sort(pos, axis=1), axis=0).astype(np.int32)
+
+    rng = np.random.default_rng(5)
+    for trial in range(200):
+        n = int(rng.integers(1, 40))
+        ser = rng.choice(np.arange(1, 400), n, replace=trial % 7 == 0).astype(np.int32)
+        conect = rng.integers(0, 420, size=(int(rng.integers(1, 80)), 2)).astype(np.int32)
+        k = min(n // 2, len(conect))
+        conect[:k, 0] = ser[:k]
+        conect[:k, 1] = ser[rng.integers(0, n, k)]
+        got, want = _conect_bonds(conect, ser), reference(conect, ser)
+        assert (got is None) == (want is None)
+        if got is not None:
+            assert got.dtype == np.int32 and np.array_equal(got, want)
+
+
 def test_ligand_table_matches_rdkit_atoms():
     from rdkit import Chem
 

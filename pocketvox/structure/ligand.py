@@ -160,7 +160,13 @@ def _graph_arrays(mol):
 
 
 def _perceive_bond_orders(mol, smiles: str | None, path, notes: list[str], graph=None):
-    """Bond orders for a heavy-atom HETATM ligand.
+    """Bond orders for a heavy-atom HETATM ligand (see :func:`_perceive`)."""
+    return _perceive(mol, smiles, path, notes, graph)[0]
+
+
+def _perceive(mol, smiles: str | None, path, notes: list[str], graph=None):
+    """Bond orders for a heavy-atom HETATM ligand: ``(mol, final)``, ``final`` True when the Mol is
+    sanitised and a second ``SanitizeMol`` would change nothing.
 
     With a SMILES template, RDKit assigns them from it. Otherwise hydrogen counts are first guessed
     from the heavy-atom geometry (:func:`guess_hydrogens`: bond angles and lengths give each atom's
@@ -182,16 +188,16 @@ def _perceive_bond_orders(mol, smiles: str | None, path, notes: list[str], graph
         try:
             out = AllChem.AssignBondOrdersFromTemplate(tmpl, mol)
             notes.append("bond orders from the SMILES template")
-            return out
+            return out, False
         except ValueError:
             raise LigandError(f"{path}: the SMILES template does not match the ligand's atoms") from None
     fresh = graph is not None
     z, bonds, btype, fc = graph if fresh else _graph_arrays(mol)
     hcount = _guess_hydrogens_arrays(mol, z, bonds)
-    fast = _bond_orders_by_matching(mol, z, bonds, btype, fc, hcount, fresh)
+    fast, final = _bond_orders_by_matching(mol, z, bonds, btype, fc, hcount, fresh)
     if fast is not None:
         notes.append("bond orders perceived from geometry")
-        return fast
+        return fast, final
     base = Chem.RWMol(mol)
     for i, h in enumerate(hcount.tolist()):
         a = base.GetAtomWithIdx(i)
@@ -210,10 +216,10 @@ def _perceive_bond_orders(mol, smiles: str | None, path, notes: list[str], graph
         except Exception:  # noqa: BLE001 - perception fails in several ways; try the next charge
             continue
         notes.append("bond orders perceived from geometry" + (f" (net charge {charge:+d})" if charge else ""))
-        return Chem.RemoveHs(m, sanitize=False)
+        return Chem.RemoveHs(m, sanitize=False), False
     notes.append("bond-order perception failed: single bonds assumed (aromaticity and charges may be "
                  "missing; pass --smiles to fix)")
-    return mol
+    return mol, False
 
 
 def _max_matching(n: int, edges: np.ndarray) -> np.ndarray:
@@ -243,8 +249,9 @@ def _bond_orders_by_matching(mol, z, bonds, btype, fc, hcount: np.ndarray, fresh
     maximum-cardinality matching (Edmonds' blossom, as NetworkX computes it) over bonds joining
     unsaturated atoms gives the double bonds; terminal O/S left unsaturated become anions
     (carboxylate, phosphate); an unsaturated C/N left over means the hydrogen guess was too low there:
-    it gets one more H and the matching is redone (up to four tries). Returns the sanitised Mol, or
-    None when nothing fits (the caller then falls back to RDKit's xyz2mol).
+    it gets one more H and the matching is redone (up to four tries). Returns ``(Mol, final)``: the
+    sanitised Mol (None when nothing fits: the caller then falls back to RDKit's xyz2mol), and
+    whether every atom has a plain valence, so that sanitising it again would change nothing.
     """
     from rdkit import Chem
 
@@ -261,10 +268,10 @@ def _bond_orders_by_matching(mol, z, bonds, btype, fc, hcount: np.ndarray, fresh
             h = h_next
             continue
         if status != K.OK:
-            return None
+            return None, False
         break
     else:
-        return None
+        return None, False
     out = Chem.Mol(mol)
     types = Chem.BondType.values
     for k in np.flatnonzero(bt != btype).tolist():
@@ -284,10 +291,11 @@ def _bond_orders_by_matching(mol, z, bonds, btype, fc, hcount: np.ndarray, fresh
     try:
         Chem.SanitizeMol(out)
     except Exception:  # noqa: BLE001
-        return None
-    for i in np.flatnonzero(strict).tolist():
+        return None, False
+    strict_atoms = np.flatnonzero(strict).tolist()
+    for i in strict_atoms:
         out.GetAtomWithIdx(i).SetNoImplicit(False)
-    return out
+    return out, not strict_atoms
 
 
 #: Thresholds for hybridisation from heavy-atom geometry (degrees / Å). sp3 angles are ~109.5°,
@@ -355,6 +363,35 @@ def _build_mol(z: np.ndarray, bonds: np.ndarray, coords: np.ndarray):
     return mol
 
 
+def _conect_bonds(conect: np.ndarray, ser: np.ndarray) -> np.ndarray | None:
+    """CONECT pairs (C, 2) of serials joining two of the ligand's atoms (serials ``ser``) as sorted
+    unique (M, 2) int32 pairs of ligand rows; None when no record joins two ligand atoms."""
+    lo, hi = int(ser.min()), int(ser.max())
+    n = len(ser)
+    idx = np.arange(n)
+    if lo >= 0 and hi - lo <= 64 * n + 1024:
+        # serial -> row lookup over the ligand's serial range (serials unique: the usual case)
+        lut = np.full(hi - lo + 1, -1, np.int64)
+        lut[ser - lo] = idx
+        if (lut[ser - lo] == idx).all():
+            c = conect.astype(np.int64) - lo
+            inr = (c >= 0) & (c <= hi - lo)
+            c = c[inr[:, 0] & inr[:, 1] & (c[:, 0] != c[:, 1])]
+            pos = lut[c]
+            pos = pos[(pos >= 0).all(1)]
+            if not len(pos):
+                return None
+            pos.sort(axis=1)
+            key = np.unique(pos[:, 0] * n + pos[:, 1])  # lexicographic order of the pairs
+            return np.stack([key // n, key % n], 1).astype(np.int32)
+    inside = np.isin(conect, ser).all(1) & (conect[:, 0] != conect[:, 1])
+    if not inside.any():
+        return None
+    order = np.argsort(ser)
+    pos = order[np.searchsorted(ser, conect[inside], sorter=order)]
+    return np.unique(np.sort(pos, axis=1), axis=0).astype(np.int32)
+
+
 def ligand_from_residue(ps: ParsedStructure, cand: LigandCandidate, smiles: str | None = None):
     """RDKit Mol of a HETATM residue (heavy atoms in file order) plus notes."""
     from rdkit import Chem
@@ -376,18 +413,17 @@ def ligand_from_residue(ps: ParsedStructure, cand: LigandCandidate, smiles: str 
     elif ps.receptor_mask[rows].any():  # a residue named from the receptor (e.g. a modified one)
         local = perceive_bonds(s.coords[rows], s.element[rows])
     # CONECT records (when the file has them) override distance-based bonds inside the ligand
-    if len(s.conect):
-        ser = s.serial[rows]
-        inside = np.isin(s.conect, ser).all(1) & (s.conect[:, 0] != s.conect[:, 1])
-        if inside.any():
-            order = np.argsort(ser)
-            pos = order[np.searchsorted(ser, s.conect[inside], sorter=order)]
-            local = np.unique(np.sort(pos, axis=1), axis=0).astype(np.int32)
+    if len(s.conect) and len(rows):
+        conect = _conect_bonds(s.conect, s.serial[rows])
+        if conect is not None:
+            local = conect
             notes.append("connectivity from CONECT records")
     bonds = np.asarray(local, np.int64).reshape(-1, 2)
     mol = _build_mol(z, bonds, s.coords[rows])
     graph = (z, bonds, np.ones(len(bonds), np.int64), np.zeros(len(z), np.int64))
-    mol = _perceive_bond_orders(mol, smiles, ps.path, notes, graph=graph)
+    mol, final = _perceive(mol, smiles, ps.path, notes, graph=graph)
+    if final:  # sanitised with every atom at a plain valence: a second pass is a no-op
+        return mol, notes
     try:
         Chem.SanitizeMol(mol)
     except Exception:  # noqa: BLE001
