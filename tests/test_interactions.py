@@ -269,3 +269,89 @@ def test_cli_table_and_csv(bundled_dir, capsys):
     assert out[0].startswith("complex,ligand,type") and len(out) > 1
     main(args)
     assert "ligand" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------------------- kernels
+def test_site_pairs_match_brute_force():
+    """The one-pass binding-site / pair search equals a dense distance matrix (site: strictly within
+    the radius; pairs: only with site atoms, here with a site radius below the pair radius)."""
+    from pocketvox.interactions import _kernels
+
+    rng = np.random.default_rng(0)
+    lig = rng.uniform(0, 6, (25, 3))
+    prot = rng.uniform(-10, 16, (900, 3))
+    keep = rng.random(900) > 0.1
+    for bs, r in ((7.5, 4.1), (3.0, 4.1)):
+        site, pl, pp, pd = _kernels.site_pairs(lig, prot, keep, bs * bs, r * r)
+        d = np.linalg.norm(lig[:, None] - prot[None], axis=-1)
+        want_site = keep & (d.min(0) < bs)
+        assert (site == want_site).all()
+        i, j = np.nonzero((d <= r) & want_site[None])
+        assert sorted(zip(pl.tolist(), pp.tolist())) == sorted(zip(i.tolist(), j.tolist()))
+        assert np.allclose(pd, d[pl, pp], rtol=0, atol=1e-12)
+    # more pairs than the first guess of capacity: the kernel runs again with room for all
+    site, pl, pp, pd = _kernels.site_pairs(lig[:2], prot, keep, 400.0, 400.0)
+    d = np.linalg.norm(lig[:2, None] - prot[None], axis=-1)
+    assert len(pl) == int(((d <= 20.0) & keep[None]).sum()) > 32
+
+
+def test_neighbor_table_kernel_matches_padded_neighbors():
+    """The cached neighbour table (rows restricted to ``keep``) equals padded_neighbors on the selected
+    table, including an atom with more than four partners."""
+    from pocketvox.interactions import _kernels
+    from pocketvox.interactions.site import padded_neighbors
+
+    rng = np.random.default_rng(1)
+    n = 40
+    bonds = np.array(sorted({(min(a, b), max(a, b)) for a, b in rng.integers(0, n, (120, 2)) if a != b}), np.int32)
+    bonds = np.vstack([bonds, [[0, k] for k in range(30, 37)]]).astype(np.int32)  # row 0: many partners
+    t = table(rng.uniform(0, 10, (n, 3)), ["C"] * n, bonds=bonds.tolist())
+    keep = rng.random(n) > 0.2
+    keep[0] = True
+    got = _kernels.padded_neighbors(n, t.bonds, keep, 4)
+    rows = np.flatnonzero(keep)
+    sub = t.select(keep)
+    want = padded_neighbors(sub, np.arange(len(sub)), 4)
+    assert (got[rows] == np.where(want >= 0, rows[np.where(want >= 0, want, 0)], -1)).all()
+
+
+def test_patch_refinement_matches_connected_components():
+    """Rule 3 of the hydrophobic refinement (numba union-find) against scipy's connected components."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    from pocketvox.interactions import _kernels
+
+    rng = np.random.default_rng(2)
+    n_lig, n_prot = 30, 12
+    bonds = np.array([(i, i + 1) for i in range(n_lig - 1)] + [(0, 5), (10, 20)], np.int32)
+    adj = np.zeros((n_lig, n_lig), bool)
+    adj[bonds[:, 0], bonds[:, 1]] = adj[bonds[:, 1], bonds[:, 0]] = True
+    for _ in range(20):
+        pairs = np.unique(np.stack([rng.integers(0, n_lig, 40), rng.integers(0, n_prot, 40)], 1), axis=0)
+        lg, pr = pairs[:, 0].astype(np.int64), pairs[:, 1].astype(np.int64)
+        d = rng.choice([3.0, 3.5, 3.9], len(lg))  # ties: the first contact of a patch wins
+        got = _kernels.patch_keep(lg, pr, d, n_lig, bonds, n_prot)
+        a, b = np.nonzero((pr[:, None] == pr[None]) & adj[lg[:, None], lg[None]])
+        _, comp = connected_components(coo_matrix((np.ones(len(a)), (a, b)), shape=(len(lg),) * 2), directed=False)
+        best = np.zeros(len(lg), bool)
+        order = np.lexsort((d, comp))
+        first = np.ones(len(order), bool)
+        first[1:] = comp[order][1:] != comp[order][:-1]
+        best[order[first]] = True
+        per_atom = np.bincount(pr, minlength=n_prot)[pr]
+        want = (per_atom == 1) | ((np.bincount(comp)[comp] >= 2) & best)
+        assert (got == want).all()
+
+
+def test_small_binding_site_drops_partial_rings():
+    """A ring with a member beyond ``bs_dist`` is not part of the binding site, as when the site was a
+    selected sub-table: no stacking with it (members here lie 3.40-4.22 Å from the ligand)."""
+    t = np.radians(20.0)  # a protein ring tilted by 20° over the ligand ring: still parallel stacking
+    rot = np.array([[1, 0, 0], [0, np.cos(t), -np.sin(t)], [0, np.sin(t), np.cos(t)]])
+    lig = table(hexagon([0, 0, 0]), ["C"] * 6, bonds=RING_BONDS, aromatic=[True] * 6, rings=[list(range(6))])
+    prot = table(hexagon([0, 0, 0]) @ rot.T + [0.3, 0, 3.8], ["C"] * 6, res_name="PHE", bonds=RING_BONDS,
+                 aromatic=[True] * 6, rings=[list(range(6))])
+    assert kinds(profile_tables(prot, lig), "pistacking") == 1
+    assert kinds(profile_tables(prot, lig, ProfilerConfig(bs_dist=4.0)), "pistacking") == 0
+    assert kinds(profile_tables(prot, lig, ProfilerConfig(bs_dist=4.3)), "pistacking") == 1
