@@ -123,3 +123,41 @@ def test_methanol_rotation_is_arbitrary_and_water_free():
     w = _table("O")
     _, _, h, status = _place(w, "O")
     assert status == FREE
+
+
+def _tetrahedral_alcohol():
+    """Ligand C(C)(C)O with the OH carbon at the origin; its other carbons above and below (z)."""
+    from pocketvox.structure.atoms import AtomTable
+
+    xyz = np.array([[0.0, 0.0, 0.0], [-0.5, 0.0, 1.43], [-0.5, 1.2, -0.8], [1.43, 0.0, 0.0]])
+    return AtomTable.from_columns(coords=xyz, element=["C", "C", "C", "O"], bonds=[(0, 1), (0, 2), (0, 3)],
+                                  bond_order=np.ones(3, np.float32), donor=[False, False, False, True],
+                                  acceptor=[False, False, False, True], hetero=np.ones(4, bool))
+
+
+def _acceptor_at(xyz):
+    from pocketvox.structure.atoms import AtomTable
+
+    xyz = np.asarray(xyz, float)
+    return AtomTable.from_columns(coords=[xyz, xyz + [0.0, 0.0, 1.23]], element=["O", "C"], name=["O", "C"],
+                                  res_name=["GLY", "GLY"], bonds=[(0, 1)], acceptor=[True, False])
+
+
+def test_profiler_uses_open_babels_hydroxyl_hydrogen():
+    from pocketvox.interactions import ProfilerConfig
+    from pocketvox.interactions.profile import profile_tables
+
+    lig = _tetrahedral_alcohol()
+    nbr = padded_neighbors(lig, np.arange(4), 4)
+    h, _ = donor_hydrogens(lig, np.array([3]), nbr, True)
+    o = lig.coords[3]
+    along = o + 2.9 * (h[0, 0] - o) / np.linalg.norm(h[0, 0] - o)
+    assert len(profile_tables(_acceptor_at(along), lig).of_type("hbond")) == 1
+    # the staggered position syn to the top carbon: Open Babel's hydrogen points away from it
+    top, x = lig.coords[1], lig.coords[0]
+    axis = (o - x) / np.linalg.norm(o - x)
+    syn = top - x - np.dot(top - x, axis) * axis
+    behind = o + 2.9 * (0.34 * axis + 0.94 * syn / np.linalg.norm(syn))
+    assert len(profile_tables(_acceptor_at(behind), lig).of_type("hbond")) == 0
+    rotor = ProfilerConfig(hbond_hydrogen_model="rotor")
+    assert len(profile_tables(_acceptor_at(behind), lig, rotor).of_type("hbond")) == 1

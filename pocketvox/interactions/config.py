@@ -20,10 +20,13 @@ class ProfilerConfig:
     hydroph_dist_max : Å, carbon-carbon distance for hydrophobic contacts (HYDROPH_DIST_MAX 4.0)
     hbond_dist_max : Å, donor-acceptor heavy-atom distance (HBOND_DIST_MAX 4.1)
     hbond_don_angle_min : degrees, minimum D-H...A angle at the hydrogen (HBOND_DON_ANGLE_MIN 100)
-    hbond_hydrogen_model : how hydrogens are modelled (inputs are heavy-atom only): 'rotor' places
-        hydrogens of sp2 donors exactly and lets hydroxyl/amine hydrogens rotate to their best position
-        on the tetrahedral cone; 'fixed' places every hydrogen like Open Babel's ``AddPolarHydrogens``
-        would (anti to a neighbour's neighbour); see docs/interactions.md
+    hbond_hydrogen_model : how hydrogens are modelled (inputs are heavy-atom only): 'openbabel' places
+        them where Open Babel's ``AddPolarHydrogens`` (PLIP's protonation) does, anti to a neighbour's
+        neighbour (:mod:`pocketvox.interactions.hydrogens`); 'staggered' accepts any of Open Babel's
+        candidate positions (see ``hbond_min_support``); 'rotor' lets hydroxyl/amine hydrogens rotate to
+        their best position on the tetrahedral cone; see docs/interactions.md
+    hbond_min_support : 'staggered' model only: fraction of the candidate hydrogen positions that must
+        pass the angle (0.3: any one of three)
     pistack_dist_max : Å, ring centroid distance (PISTACK_DIST_MAX 5.5)
     pistack_ang_dev : degrees, allowed deviation from 0° (parallel) or 90° (T-shaped) (PISTACK_ANG_DEV 30)
     pistack_offset_max : Å, lateral offset of the projected ring centres (PISTACK_OFFSET_MAX 2.0)
@@ -42,7 +45,7 @@ class ProfilerConfig:
     hydroph_dist_max: float = 4.0
     hbond_dist_max: float = 4.1
     hbond_don_angle_min: float = 100.0
-    hbond_hydrogen_model: str = "staggered"
+    hbond_hydrogen_model: str = "openbabel"
     hbond_min_support: float = 0.3
     pistack_dist_max: float = 5.5
     pistack_ang_dev: float = 30.0
@@ -57,8 +60,9 @@ class ProfilerConfig:
     bs_dist: float = 7.5
 
     def __post_init__(self):
-        if self.hbond_hydrogen_model not in ("rotor", "staggered"):
-            raise ValueError(f"hbond_hydrogen_model must be 'rotor' or 'staggered', not {self.hbond_hydrogen_model!r}")
+        if self.hbond_hydrogen_model not in ("openbabel", "rotor", "staggered"):
+            raise ValueError("hbond_hydrogen_model must be 'openbabel', 'rotor' or 'staggered', "
+                             f"not {self.hbond_hydrogen_model!r}")
         for name in ("hydroph_dist_max", "hbond_dist_max", "pistack_dist_max", "pication_dist_max",
                      "saltbridge_dist_max", "halogen_dist_max", "bs_dist"):
             if getattr(self, name) <= self.min_dist:

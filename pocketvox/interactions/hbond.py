@@ -1,13 +1,19 @@
 """Hydrogen bonds: donor-acceptor heavy-atom distance between ``min_dist`` and ``hbond_dist_max`` and a
 D-H...A angle above ``hbond_don_angle_min`` (PLIP), in both directions.
 
-Inputs carry no hydrogens (the reader drops them), so the profiler places them (``rotor`` model):
+Inputs carry no hydrogens (the reader drops them), so the profiler places them
+(``ProfilerConfig.hbond_hydrogen_model``):
 
-* donors with two or more heavy neighbours (backbone N-H, ring N-H, amide N-H, R2NH, R3NH+) get one
-  hydrogen 1.0 Å along the bisector opposite their neighbours, where sp2 geometry puts it;
-* donors with one heavy neighbour (OH, NH2, NH3+) rotate freely: the hydrogen sits on the cone at the
-  tetrahedral angle (109.5°) around the X-D bond, at the point of the cone closest to the acceptor;
-* donors with no heavy neighbour (water, ammonia) always satisfy the angle.
+* ``openbabel`` (default): where Open Babel's hydrogen addition, which PLIP relies on, puts them
+  (:mod:`pocketvox.interactions.hydrogens`): one heavy neighbour X -> anti to X's highest-z other
+  neighbour (carboxyl O: anti to the other O); two or more -> opposite their mean direction (saturated
+  secondary amines of the ligand: Open Babel's tetrahedral position). Donors whose parent has no other
+  heavy neighbour fall back on the rotor rule, those without heavy neighbours always pass the angle;
+* ``staggered``: one-neighbour donors may take any of Open Babel's candidate positions (three staggered
+  dihedrals, two in-plane for a trigonal parent); the bond counts when a fraction of at least
+  ``hbond_min_support`` of them passes the angle;
+* ``rotor``: one-neighbour donors rotate freely; the hydrogen sits on the tetrahedral cone around the
+  X-D bond at the point closest to the acceptor (the most permissive reading).
 
 Refinement as in PLIP: no hydrogen bond between atoms of two groups that form a salt bridge, and one
 hydrogen bond per donor atom, the one with the largest D-H...A angle (ties: the shortest).
@@ -17,6 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from pocketvox.interactions.hydrogens import ARBITRARY, PLACED, donor_hydrogens
 from pocketvox.interactions.site import Rows, Site, angle_deg, cross, is_member, member_pairs, padded_neighbors, unit
 
 #: Å, D-H bond length used to place hydrogens (Open Babel places 0.97-1.02 Å).
@@ -55,22 +62,42 @@ def _is_planar(coords: np.ndarray, nbr: np.ndarray, aromatic: np.ndarray, center
     return (three & (vol < 0.25)) | aromatic[centers]
 
 
-def donor_angle(t, donors: np.ndarray, acc_xyz: np.ndarray, model: str = "rotor", min_angle: float = 100.0
-                ) -> tuple[np.ndarray, np.ndarray]:
+def donor_angle(t, donors: np.ndarray, acc_xyz: np.ndarray, model: str = "openbabel", min_angle: float = 100.0,
+                bond_orders: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """D-H...A geometry for donor rows ``donors`` of table ``t`` and acceptor positions (K, 3).
 
     Returns ``(angle (K,) degrees, support (K,) in [0, 1])``: the best D-H...A angle over the modelled
     hydrogen positions and the chance that Open Babel's placement gives an angle above ``min_angle``
-    (1 or 0 for donors whose hydrogens are fixed by their neighbours; module docstring).
+    (1 or 0 for donors whose hydrogens are fixed; module docstring). ``bond_orders``: whether
+    ``t.bond_order`` is meaningful (ligands), see :func:`~pocketvox.interactions.hydrogens.donor_hydrogens`.
     """
     nbr = padded_neighbors(t, np.arange(len(t)), 4)
-    return _donor_angle(t, nbr, np.asarray(donors, np.int64), np.asarray(acc_xyz, np.float64), model, min_angle)
+    return _donor_angle(t, nbr, np.asarray(donors, np.int64), np.asarray(acc_xyz, np.float64), model, min_angle,
+                        bond_orders)
 
 
-def _donor_angle(t, nbr: np.ndarray, donors: np.ndarray, acc_xyz: np.ndarray, model: str, min_angle: float
-                 ) -> tuple[np.ndarray, np.ndarray]:
+def _openbabel_angle(t, nbr: np.ndarray, donors: np.ndarray, acc_xyz: np.ndarray, min_angle: float,
+                     bond_orders: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The ``openbabel`` model: angles at the hydrogens Open Babel would add (best over an NH2's two)."""
+    h, status = donor_hydrogens(t, donors, nbr, bond_orders)
+    out = np.full(len(donors), 180.0)
+    placed = np.flatnonzero(status == PLACED)
+    if len(placed):
+        d = t.coords[donors[placed]][:, None]
+        a = angle_deg(d - h[placed], acc_xyz[placed][:, None] - h[placed])
+        out[placed] = np.where(np.isnan(h[placed, :, 0]), -1.0, a).max(1)
+    arbitrary = np.flatnonzero(status == ARBITRARY)
+    if len(arbitrary):
+        out[arbitrary], _ = _donor_angle(t, nbr, donors[arbitrary], acc_xyz[arbitrary], "rotor", min_angle)
+    return out, (out > min_angle).astype(float)
+
+
+def _donor_angle(t, nbr: np.ndarray, donors: np.ndarray, acc_xyz: np.ndarray, model: str, min_angle: float,
+                 bond_orders: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """:func:`donor_angle` given ``nbr`` (N, 4), the heavy neighbours of every row of ``t`` padded with
     -1 (:func:`padded_neighbors`; the profiler passes the binding site's cached table)."""
+    if model == "openbabel":
+        return _openbabel_angle(t, nbr, donors, acc_xyz, min_angle, bond_orders)
     coords = t.coords
     D = coords[donors]
     nb = nbr[donors]
@@ -96,6 +123,11 @@ def _donor_angle(t, nbr: np.ndarray, donors: np.ndarray, acc_xyz: np.ndarray, mo
     if model == "rotor":
         to_a = Am - Dm
         perp = unit(to_a - (to_a * axis).sum(-1, keepdims=True) * axis)
+        # an acceptor on the X-D axis: every point of the cone is equivalent, take any
+        on_axis = ~perp.any(1)
+        if on_axis.any():
+            perp[on_axis] = unit(cross(axis[on_axis], np.where(np.abs(axis[on_axis, :1]) < 0.9, [[1.0, 0, 0]],
+                                                               [[0, 1.0, 0]])))
         theta = np.radians(180.0 - ROTOR_ANGLE)
         h = Dm + DH_LENGTH * (np.cos(theta) * axis + np.sin(theta) * perp)
         out[m] = a = angle_deg(Dm - h, Am - h)
@@ -152,7 +184,7 @@ def detect(site: Site, salt_pairs: np.ndarray) -> Rows | None:
                                     cfg.hbond_don_angle_min)
         else:
             ang, sup = _donor_angle(L, site.lig_neighbors, lg, P.coords[pr], cfg.hbond_hydrogen_model,
-                                    cfg.hbond_don_angle_min)
+                                    cfg.hbond_don_angle_min, bond_orders=True)
         ok = (ang > cfg.hbond_don_angle_min) & (sup >= cfg.hbond_min_support)
         parts.append((sel[ok], ang[ok], np.full(int(ok.sum()), prot_donor)))
     if not parts:
