@@ -602,6 +602,7 @@ def _grid(coords, idx, cell):
             lo[d] = min(lo[d], v)
             hi[d] = max(hi[d], v)
     dims = np.ones(3, np.int64)
+    cell *= 1.000001  # pairs exactly ``cell`` apart stay in neighbouring cells despite rounding
     # far-flung coordinates: coarser cells (still >= the cutoff) keep the grid small
     while True:
         for d in range(3):
@@ -632,49 +633,111 @@ def _grid(coords, idx, cell):
 
 
 @nb.njit(cache=True)
-def bond_pairs(coords, radii, tol, min_bond, cutoff):
+def bond_pairs(coords, radii, tol, min_bond):
     """(M, 2) int64 pairs i < j, sorted, with ``min_bond < d <= r_i + r_j + tol`` among atoms with
-    ``radii > 0``; ``d`` evaluated as ``np.linalg.norm`` does (sqrt((dx² + dy²) + dz²))."""
-    n = len(coords)
+    ``radii > 0``; ``d`` evaluated as ``np.linalg.norm`` does (sqrt((dx² + dy²) + dz²)), so the
+    decisions match a KD-tree search followed by that test exactly.
+
+    Cell grid, each pair visited once (the atom's own cell after it, and the 13 cells forward of
+    it), coordinates copied in cell order so that a cell's atoms are contiguous."""
     idx = np.flatnonzero(radii > 0)
-    order, counts, lo, dims, cell = _grid(coords, idx, cutoff)
-    cap = 8 * len(idx) + 16
-    out = np.empty((cap, 2), np.int64)
-    m = 0
-    nb_buf = np.empty(len(idx), np.int64)
+    n = len(radii)
+    if len(idx) < 2:
+        return np.zeros((0, 2), np.int64)
+    r_max = 0.0
     for i in idx:
-        cx = min(int((coords[i, 0] - lo[0]) / cell), dims[0] - 1)
-        cy = min(int((coords[i, 1] - lo[1]) / cell), dims[1] - 1)
-        cz = min(int((coords[i, 2] - lo[2]) / cell), dims[2] - 1)
-        cnt = 0
-        for x in range(max(cx - 1, 0), min(cx + 2, dims[0])):
-            for y in range(max(cy - 1, 0), min(cy + 2, dims[1])):
-                for z in range(max(cz - 1, 0), min(cz + 2, dims[2])):
-                    c = (x * dims[1] + y) * dims[2] + z
-                    for p in range(counts[c], counts[c + 1]):
-                        j = order[p]
-                        if j <= i:
+        r_max = max(r_max, radii[i])
+    cutoff = 2 * r_max + tol  # no pair of the atoms present bonds beyond this
+    order, counts, lo, dims, cell = _grid(coords, idx, cutoff)
+    m_at = len(order)
+    xs = np.empty(m_at)
+    ys = np.empty(m_at)
+    zs = np.empty(m_at)
+    rs = np.empty(m_at)
+    for p in range(m_at):
+        i = order[p]
+        xs[p] = coords[i, 0]
+        ys[p] = coords[i, 1]
+        zs[p] = coords[i, 2]
+        rs[p] = radii[i]
+    cap = 4 * m_at + 16
+    pa = np.empty(cap, np.int64)
+    pb = np.empty(cap, np.int64)
+    m = 0
+    d1 = dims[1]
+    d2_ = dims[2]
+    for cx in range(dims[0]):
+        for cy in range(dims[1]):
+            for cz in range(dims[2]):
+                c = (cx * d1 + cy) * d2_ + cz
+                for p in range(counts[c], counts[c + 1]):
+                    xi = xs[p]
+                    yi = ys[p]
+                    zi = zs[p]
+                    ri = rs[p] + tol
+                    for nb_ in range(14):
+                        # forward half of the 3x3x3 neighbourhood: offsets after (0, 0, 0)
+                        k = nb_ + 13
+                        ox = k // 9 - 1
+                        oy = (k // 3) % 3 - 1
+                        oz = k % 3 - 1
+                        x = cx + ox
+                        y = cy + oy
+                        z = cz + oz
+                        if x < 0 or x >= dims[0] or y < 0 or y >= d1 or z < 0 or z >= d2_:
                             continue
-                        dx = coords[i, 0] - coords[j, 0]
-                        dy = coords[i, 1] - coords[j, 1]
-                        dz = coords[i, 2] - coords[j, 2]
-                        d = np.sqrt((dx * dx + dy * dy) + dz * dz)
-                        if d <= radii[i] + radii[j] + tol and d > min_bond:
-                            nb_buf[cnt] = j
-                            cnt += 1
-        if cnt:
-            js = np.sort(nb_buf[:cnt])
-            if m + cnt > cap:
-                cap = 2 * cap + cnt
-                grown = np.empty((cap, 2), np.int64)
-                grown[:m] = out[:m]
-                out = grown
-            for q in range(cnt):
-                out[m, 0] = i
-                out[m, 1] = js[q]
-                m += 1
-    _ = n
-    return out[:m]
+                        c2 = (x * d1 + y) * d2_ + z
+                        q0 = p + 1 if nb_ == 0 else counts[c2]
+                        for q in range(q0, counts[c2 + 1]):
+                            dx = xi - xs[q]
+                            dy = yi - ys[q]
+                            dz = zi - zs[q]
+                            dd = (dx * dx + dy * dy) + dz * dz
+                            lim = ri + rs[q]
+                            # squared pre-test with a margin; the exact test is below
+                            if dd > lim * lim * 1.000001 + 1e-12:
+                                continue
+                            i = order[p]
+                            j = order[q]
+                            if j < i:
+                                i, j = j, i
+                            # NumPy's evaluation: coords[i] - coords[j] with i < j
+                            ex = coords[i, 0] - coords[j, 0]
+                            ey = coords[i, 1] - coords[j, 1]
+                            ez = coords[i, 2] - coords[j, 2]
+                            d = np.sqrt((ex * ex + ey * ey) + ez * ez)
+                            if d <= radii[i] + radii[j] + tol and d > min_bond:
+                                if m == cap:
+                                    cap *= 2
+                                    ga = np.empty(cap, np.int64)
+                                    gb = np.empty(cap, np.int64)
+                                    ga[:m] = pa[:m]
+                                    gb[:m] = pb[:m]
+                                    pa = ga
+                                    pb = gb
+                                pa[m] = i
+                                pb[m] = j
+                                m += 1
+    # sort by (i, j): counting sort on i, insertion sort of each atom's few partners
+    start = np.zeros(n + 1, np.int64)
+    for e in range(m):
+        start[pa[e] + 1] += 1
+    for i in range(n):
+        start[i + 1] += start[i]
+    fill = start[:-1].copy()
+    out = np.empty((m, 2), np.int64)
+    for e in range(m):
+        i = pa[e]
+        q = fill[i]
+        fill[i] += 1
+        j = pb[e]
+        while q > start[i] and out[q - 1, 1] > j:
+            out[q, 0] = i
+            out[q, 1] = out[q - 1, 1]
+            q -= 1
+        out[q, 0] = i
+        out[q, 1] = j
+    return out
 
 
 @nb.njit(cache=True)

@@ -147,22 +147,6 @@ def _pack(s: str) -> int:
     return sum(ord(c) << (8 * k) for k, c in enumerate(s))
 
 
-def _packed(col: np.ndarray, chars: int) -> np.ndarray:
-    """(N,) int64: each string's first ``chars`` (<= 4) characters packed as :func:`_pack` does;
-    -1 where a string is longer or not ASCII (such strings match no table entry)."""
-    if len(col) == 0:
-        return np.zeros(0, np.int64)
-    cp = _codepoints(col)
-    out = np.zeros(len(col), np.int64)
-    for k in range(min(chars, cp.shape[1])):
-        out |= cp[:, k].astype(np.int64) << (8 * k)
-    bad = (cp >= 128).any(1)
-    if cp.shape[1] > chars:
-        bad |= (cp[:, chars:] != 0).any(1)
-    out[bad] = -1
-    return out
-
-
 class _ResidueTables:
     """The residue tables as one sorted array of packed (residue, atom name) keys, with per key:
     polar flags (known, donor, acceptor), up to two ring slots and one charged-group slot
@@ -222,107 +206,37 @@ def _tables() -> _ResidueTables:
     return _TABLES
 
 
-def _isin_sorted(key: np.ndarray, table: np.ndarray) -> np.ndarray:
-    pos = np.minimum(np.searchsorted(table, key), len(table) - 1)
-    return table[pos] == key
-
-
-def _template_sets(rid: np.ndarray, hit_t: np.ndarray, hit_p: np.ndarray, sizes: np.ndarray,
-                   complete: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Rows of atoms named by per-residue templates, one row per (residue, template).
-
-    ``hit_t``/``hit_p`` (N, H): template id and position of each atom's slots (-1: none). Returns
-    ``(members (K, width) int64 padded -1, template_id (K,))`` ordered by residue, then template;
-    with ``complete`` only sets whose every named atom is present are kept (rings), else any
-    non-empty set (charged groups), its present members first.
-    """
-    width = int(sizes.max())
-    sel_i, sel_h = np.nonzero(hit_t >= 0)
-    if len(sel_i) == 0:
-        return np.zeros((0, width), np.int64), np.zeros(0, np.int64)
-    # atoms in slot order 0 first, as the per-slot loops did
-    order = np.argsort(sel_h, kind="stable")
-    ai, h = sel_i[order], sel_h[order]
-    ti, pi = hit_t[ai, h], hit_p[ai, h]
-    slot_key = rid[ai] * len(sizes) + ti
-    slots, slot_of = np.unique(slot_key, return_inverse=True)
-    members = np.full((len(slots), width), -1, np.int64)
-    members[slot_of, pi] = ai
-    tid = slots % len(sizes)
-    n_present = (members >= 0).sum(1)
-    keep = n_present == sizes[tid] if complete else n_present > 0
-    members, tid = members[keep], tid[keep]
-    if not complete:  # compact: present members first
-        order = np.argsort(members < 0, axis=1, kind="stable")
-        members = np.take_along_axis(members, order, 1)
-    return members, tid
-
-
-def _padded(members: np.ndarray, width: int) -> np.ndarray:
-    out = np.full((len(members), max(width, members.shape[1])), -1, np.int32)
-    out[:, : members.shape[1]] = members
-    return out
-
-
 # ---------------------------------------------------------------------------------------- protein
 def type_protein(atoms: AtomTable) -> AtomTable:
     """Fill the typing columns of a receptor table (polymer + metals), PLIP semantics.
 
     Needs ``bonds`` (hydrophobic carbons and terminal N are read from the bond graph). Returns a new
     table; coordinates and identity columns are unchanged. Residue tables are looked up by packed
-    (residue, atom name) integer keys (:class:`_ResidueTables`).
+    (residue, atom name) integer keys (:class:`_ResidueTables`) in one compiled pass
+    (:mod:`._typing_kernels`).
     """
+    from pocketvox.structure._typing_kernels import type_protein_kernel
+
     t = atoms
     n = len(t)
     tab = _tables()
     el = t.element
-    cp = _codepoints(el) if n else None
-    if n and (((cp >= 97) & (cp <= 122)) | (cp >= 128)).any():  # not upper-case ASCII already
+    el_cp = _codepoints(el)
+    if n and (((el_cp >= 97) & (el_cp <= 122)) | (el_cp >= 128)).any():  # not upper-case ASCII already
         el_u, el_i = np.unique(t.element, return_inverse=True)
         el = np.char.upper(el_u.astype(str))[el_i]
-    rid = residue_index(t)
-    hdeg = heavy_degree(t)
-    el_key = _packed(el, 2)
-    res_key = _packed(t.res_name, 3)
-    name_key = _packed(t.name, 4)
-    row = tab.row(np.where((res_key >= 0) & (name_key >= 0), (res_key << 32) | name_key, -1))
-
-    # Polar atoms: element defaults first (unknown residues), then the residue table.
-    is_o, is_n = el_key == _pack("O"), el_key == _pack("N")
-    donor = (is_o & (hdeg <= 1)) | (is_n & (hdeg <= 2))
-    acceptor = is_o | (is_n & (hdeg <= 2))
-
-    std = _isin_sorted(res_key, tab.std)
-    known = tab.known[row]
-    donor = np.where(known, tab.donor[row], donor)
-    acceptor = np.where(known, tab.acceptor[row], acceptor)
-    # Standard residues: side-chain atoms not in the table are non-polar carbons or carbonyl O.
-    bb_n = std & (name_key == _pack("N"))
-    terminal_n = bb_n & (hdeg <= 1)
-    donor = np.where(std & ~known, (bb_n & ((res_key != _pack("PRO")) | terminal_n))
-                     | (is_o & (name_key == _pack("OXT"))), donor)
-    acceptor = np.where(std & ~known, is_o | terminal_n, acceptor)
-
-    hydrophobic = (el_key == _pack("C")) & ~_has_non_carbon_neighbour(t)
-    metal = _isin_sorted(el_key, tab.metal)
-    halogen = _isin_sorted(el_key, tab.halogen)
-    donor &= ~metal
-    acceptor &= ~metal
-
-    rings, _ = _template_sets(rid, tab.ring_t[row], tab.ring_p[row], tab.ring_size, complete=True)
-    rings = _padded(rings, MAX_RING)
-    aromatic = np.zeros(n, bool)
-    aromatic[rings[rings >= 0]] = True
-
-    groups, gt = _template_sets(rid, tab.group_t[row], tab.group_p[row], tab.group_size, complete=False)
-    groups = _padded(groups, MAX_GROUP)
+    donor, acceptor, hydrophobic, aromatic, metal, halogen, rings, groups, gt = type_protein_kernel(
+        el_cp, _codepoints(el), _codepoints(t.res_name), _codepoints(t.name), _codepoints(t.chain),
+        _codepoints(t.icode), np.asarray(t.res_num), np.asarray(t.bonds).reshape(-1, 2), tab.keys, tab.known,
+        tab.donor, tab.acceptor, tab.ring_t, tab.ring_p, tab.group_t, tab.group_p, tab.ring_size, tab.group_size,
+        tab.std, tab.metal, tab.halogen, _pack("O"), _pack("N"), _pack("C"), _pack("H"), _pack("PRO"),
+        _pack("OXT"), _pack("N"), max(MAX_RING, int(tab.ring_size.max())), max(MAX_GROUP, int(tab.group_size.max())))
     sign = tab.group_sign[gt]
     kind = tab.group_kind[gt]
     charge = np.zeros(n, np.int8)
     if len(groups):
         mem = groups >= 0
         charge[groups[mem]] = np.repeat(sign, mem.sum(1))
-
     return replace(
         t, element=el.astype(t.element.dtype, copy=False) if n else t.element, donor=donor, acceptor=acceptor,
         hydrophobic=hydrophobic, aromatic=aromatic, metal=metal, halogen=halogen, charge=charge,
