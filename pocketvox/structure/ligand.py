@@ -87,6 +87,7 @@ def finish_ligand_mol(mol, path):
 _BOND_ORDER = {1: 1.0, 2: 2.0, 3: 3.0, 12: 1.5}  # BondType code -> GetBondTypeAsDouble, common types
 _Z_BY_SYMBOL: dict[str, int] = {}
 _TABLES: dict[str, np.ndarray] = {}
+_SMILES_PARAMS: list = []
 
 
 def _atomic_number(symbol: str) -> int:
@@ -344,14 +345,24 @@ def expected_charge(mol) -> int:
     return q
 
 
+#: Elements a SMILES string may name without brackets (such atoms come out as ``Chem.Atom(z)`` does).
+_ORGANIC = {5: "B", 6: "C", 7: "N", 8: "O", 9: "F", 15: "P", 16: "S", 17: "Cl", 35: "Br", 53: "I"}
+
+
 def _build_mol(z: np.ndarray, bonds: np.ndarray, coords: np.ndarray):
     """RDKit Mol of atoms ``z`` joined by single ``bonds``, with one conformer ``coords`` (Å)."""
     from rdkit import Chem
 
-    rw = Chem.RWMol()
-    add_atom, new_atom = rw.AddAtom, Chem.Atom
-    for zi in z.tolist():
-        add_atom(new_atom(zi))
+    zl = z.tolist()
+    if all(zi in _ORGANIC for zi in zl):
+        # one parse of "C.C.N..." creates the atoms in order, cheaper than an AddAtom call per atom
+        params = _smiles_params()
+        rw = Chem.RWMol(Chem.MolFromSmiles(".".join([_ORGANIC[zi] for zi in zl]), params))
+    else:
+        rw = Chem.RWMol()
+        add_atom, new_atom = rw.AddAtom, Chem.Atom
+        for zi in zl:
+            add_atom(new_atom(zi))
     add_bond, single = rw.AddBond, Chem.BondType.SINGLE
     for i, j in bonds.tolist():
         add_bond(i, j, single)
@@ -361,6 +372,17 @@ def _build_mol(z: np.ndarray, bonds: np.ndarray, coords: np.ndarray):
     mol.AddConformer(conf, assignId=True)
     mol.UpdatePropertyCache(strict=False)
     return mol
+
+
+def _smiles_params():
+    if not _SMILES_PARAMS:
+        from rdkit import Chem
+
+        p = Chem.SmilesParserParams()
+        p.sanitize = False
+        p.removeHs = False
+        _SMILES_PARAMS.append(p)
+    return _SMILES_PARAMS[0]
 
 
 def _conect_bonds(conect: np.ndarray, ser: np.ndarray) -> np.ndarray | None:
