@@ -140,7 +140,8 @@ def _intern(vals):
     mask = size - 1
     for r in range(n):
         v = vals[r]
-        h = ((v * 0x9E3779B97F4A7C15) >> 17) & mask
+        # unsigned arithmetic: wrapping multiplication is defined (signed overflow is not, to LLVM)
+        h = np.int64((np.uint64(v) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(17)) & mask
         while True:
             sid = slot_id[h]
             if sid < 0:

@@ -11,40 +11,66 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
+#: Tag (high bits) of the standard-residue keys sharing the residue-table hash: residue-table
+#: keys use at most 56 bits (24-bit residue << 32 | 32-bit name).
+STD_TAG = 1 << 58
 
-@nb.njit(cache=True, inline="always")
+
+@nb.njit(cache=True)
 def _pack_row(cp, i, chars):
     """Row ``i`` of a code-point array packed 8 bits per character (first lowest); -1 when the
-    string is longer than ``chars`` or not ASCII."""
+    string is longer than ``chars`` (<= 7) or not ASCII. No early exit: the loop stays simple
+    enough for LLVM to inline and unroll."""
     v = np.int64(0)
+    bad = False
     for k in range(cp.shape[1]):
         c = np.int64(cp[i, k])
-        if c == 0:
-            break
-        if c >= 128 or k >= chars:
-            return np.int64(-1)
-        v |= c << (8 * k)
-    return v
-
-
-@nb.njit(cache=True, inline="always")
-def _find(sorted_keys, key):
-    """Index of ``key`` in ``sorted_keys``, or len(sorted_keys) when absent."""
-    n = len(sorted_keys)
-    lo = 0
-    hi = n
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if sorted_keys[mid] < key:
-            lo = mid + 1
+        if k < chars:
+            v |= c << (8 * k)
         else:
-            hi = mid
-    if lo < n and sorted_keys[lo] == key:
-        return lo
-    return n
+            bad |= c != 0
+        bad |= c >= 128
+    return np.int64(-1) if bad else v
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True)
+def _slot(key, mask):
+    # unsigned arithmetic: wrapping multiplication is defined (signed overflow is not, to LLVM)
+    return np.int64((np.uint64(key) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(23)) & mask
+
+
+@nb.njit(cache=True)
+def build_hash(keys, values):
+    """Open-addressing table (keys, values; -1 marks a free slot) for non-negative int64 keys."""
+    size = 64
+    while size < 4 * len(keys):
+        size *= 2
+    hk = np.full(size, -1, np.int64)
+    hv = np.full(size, -1, np.int64)
+    for u in range(len(keys)):
+        h = _slot(keys[u], size - 1)
+        while hk[h] != -1 and hk[h] != keys[u]:
+            h = (h + 1) & (size - 1)
+        hk[h] = keys[u]
+        hv[h] = values[u]
+    return hk, hv
+
+
+@nb.njit(cache=True)
+def _lookup(hk, hv, key, missing):
+    """Value stored for ``key`` in a :func:`build_hash` table, ``missing`` when absent."""
+    if key < 0:
+        return missing
+    mask = len(hk) - 1
+    h = _slot(key, mask)
+    while hk[h] != -1:
+        if hk[h] == key:
+            return hv[h]
+        h = (h + 1) & mask
+    return missing
+
+
+@nb.njit(cache=True)
 def _same_row(cp, i, j):
     for k in range(cp.shape[1]):
         if cp[i, k] != cp[j, k]:
@@ -54,72 +80,94 @@ def _same_row(cp, i, j):
 
 @nb.njit(cache=True)
 def type_protein_kernel(el_cp, el_up_cp, res_cp, name_cp, chain_cp, icode_cp, res_num, bonds,
-                        keys, known_t, donor_t, acceptor_t, ring_t, ring_p, group_t, group_p,
-                        ring_size, group_size, std_keys, metal_keys, halogen_keys,
-                        k_o, k_n, k_c, k_h, k_pro, k_oxt, k_bb_n, ring_width, group_width):
+                        hk, hv, n_keys, el_flags, known_t, donor_t, acceptor_t, ring_t, ring_p, group_t, group_p,
+                        ring_size, group_size, k_o, k_n, k_c, k_h, k_pro, k_oxt, k_bb_n, ring_width,
+                        group_width):
     """Typing flags, aromatic rings and charged groups of a receptor table.
 
     ``el_cp`` the element column as given, ``el_up_cp`` upper-cased; the other ``*_cp`` the text
-    columns' code points. Returns ``(donor, acceptor, hydrophobic, aromatic, metal, halogen,
-    charge, rings (R, ring_width), groups (G, group_width), group_template (G,))``.
+    columns' code points. ``hk``/``hv``: :func:`build_hash` table of the residue-table keys
+    ((residue << 32) | name -> table row; ``n_keys`` is the row for names not in it) and of the
+    standard residues (keys tagged by :data:`STD_TAG`). ``el_flags`` (65536,) uint8 by packed
+    one- or two-letter element: bit 0 metal, bit 1 halogen.
+    Returns ``(donor, acceptor, hydrophobic, aromatic, metal, halogen, rings (R, ring_width),
+    groups (G, group_width), group_template (G,))``.
     """
     n = el_cp.shape[0]
-    # residue runs: changes of chain, number, insertion code or name between consecutive rows
+    mask = len(hk) - 1
     rid = np.zeros(n, np.int64)
-    for i in range(1, n):
-        same = (res_num[i] == res_num[i - 1] and _same_row(chain_cp, i, i - 1) and _same_row(icode_cp, i, i - 1)
-                and _same_row(res_cp, i, i - 1))
-        rid[i] = rid[i - 1] + (0 if same else 1)
     el_key = np.empty(n, np.int64)
     el_orig = np.empty(n, np.int64)
     res_key = np.empty(n, np.int64)
+    name_key = np.empty(n, np.int64)
     row = np.empty(n, np.int64)
+    std = np.zeros(n, np.bool_)
+    std_cur = False
     for i in range(n):
+        # residue runs: changes of chain, number, insertion code or name between consecutive rows
+        if i == 0:
+            new_res = True
+        else:
+            new_res = not (res_num[i] == res_num[i - 1] and _same_row(chain_cp, i, i - 1)
+                           and _same_row(icode_cp, i, i - 1) and _same_row(res_cp, i, i - 1))
+            rid[i] = rid[i - 1] + (1 if new_res else 0)
         el_key[i] = _pack_row(el_up_cp, i, 4)
         el_orig[i] = _pack_row(el_cp, i, 4)
-        res_key[i] = _pack_row(res_cp, i, 3)
+        rk = _pack_row(res_cp, i, 3)
         nm = _pack_row(name_cp, i, 4)
-        row[i] = _find(keys, (res_key[i] << 32) | nm) if res_key[i] >= 0 and nm >= 0 else len(keys)
+        res_key[i] = rk
+        name_key[i] = nm
+        if new_res:  # the residue name is constant within a run
+            std_cur = rk >= 0 and _lookup(hk, hv, rk | STD_TAG, -1) >= 0
+        std[i] = std_cur
+        r = n_keys
+        if rk >= 0 and nm >= 0:
+            key = (rk << 32) | nm
+            h = _slot(key, mask)
+            while hk[h] != -1:
+                if hk[h] == key:
+                    r = hv[h]
+                    break
+                h = (h + 1) & mask
+        row[i] = r
     # heavy-atom degree and non-carbon neighbours from the bond graph (element as given)
     hdeg = np.zeros(n, np.int64)
     nonc_nb = np.zeros(n, np.bool_)
     for b in range(bonds.shape[0]):
         i = bonds[b, 0]
         j = bonds[b, 1]
-        if el_orig[j] != k_h:
-            hdeg[i] += 1
-        if el_orig[i] != k_h:
-            hdeg[j] += 1
-        if el_orig[j] != k_c and el_orig[j] != k_h:
-            nonc_nb[i] = True
-        if el_orig[i] != k_c and el_orig[i] != k_h:
-            nonc_nb[j] = True
+        hj = el_orig[j] != k_h
+        hi = el_orig[i] != k_h
+        hdeg[i] += hj
+        hdeg[j] += hi
+        nonc_nb[i] |= hj & (el_orig[j] != k_c)
+        nonc_nb[j] |= hi & (el_orig[i] != k_c)
     donor = np.zeros(n, np.bool_)
     acceptor = np.zeros(n, np.bool_)
     hydrophobic = np.zeros(n, np.bool_)
     metal = np.zeros(n, np.bool_)
     halogen = np.zeros(n, np.bool_)
     for i in range(n):
-        is_o = el_key[i] == k_o
-        is_n = el_key[i] == k_n
+        ek = el_key[i]
+        is_o = ek == k_o
+        is_n = ek == k_n
         # element defaults first (unknown residues), then the residue table
         d = (is_o and hdeg[i] <= 1) or (is_n and hdeg[i] <= 2)
         a = is_o or (is_n and hdeg[i] <= 2)
         r = row[i]
-        known = known_t[r]
-        if known:
+        if known_t[r]:
             d = donor_t[r]
             a = acceptor_t[r]
-        elif res_key[i] >= 0 and _find(std_keys, res_key[i]) < len(std_keys):
+        elif std[i]:
             # standard residues: side-chain atoms not in the table are non-polar C or carbonyl O
-            nm = _pack_row(name_cp, i, 4)
-            bb_n = nm == k_bb_n
+            bb_n = name_key[i] == k_bb_n
             terminal_n = bb_n and hdeg[i] <= 1
-            d = (bb_n and (res_key[i] != k_pro or terminal_n)) or (is_o and nm == k_oxt)
+            d = (bb_n and (res_key[i] != k_pro or terminal_n)) or (is_o and name_key[i] == k_oxt)
             a = is_o or terminal_n
-        hydrophobic[i] = el_key[i] == k_c and not nonc_nb[i]
-        metal[i] = el_key[i] >= 0 and _find(metal_keys, el_key[i]) < len(metal_keys)
-        halogen[i] = el_key[i] >= 0 and _find(halogen_keys, el_key[i]) < len(halogen_keys)
+        hydrophobic[i] = ek == k_c and not nonc_nb[i]
+        f = el_flags[ek] if 0 <= ek < 65536 else 0
+        metal[i] = (f & 1) != 0
+        halogen[i] = (f & 2) != 0
         donor[i] = d and not metal[i]
         acceptor[i] = a and not metal[i]
     rings, _ = _template_sets(rid, row, ring_t, ring_p, ring_size, True, ring_width)
@@ -147,51 +195,56 @@ def _template_sets(rid, row, hit_t, hit_p, sizes, complete, width):
     tw = 0
     for t in range(n_t):
         tw = max(tw, sizes[t])
-    cap = 16
+    # atoms named by some template (few: aromatic and charged side chains)
+    hits = np.empty(n, np.int64)
+    nh = 0
+    for i in range(n):
+        if hit_t[row[i], 0] >= 0:
+            hits[nh] = i
+            nh += 1
+    cap = max(nh // 2, 4)
     out = np.full((cap, width), -1, np.int32)
     out_t = np.empty(cap, np.int64)
     m = 0
     members = np.full((n_t, tw), -1, np.int64)
     touched = np.zeros(n_t, np.bool_)
     start = 0
-    while start < n:
+    while start < nh:
         end = start + 1
-        while end < n and rid[end] == rid[start]:
+        while end < nh and rid[hits[end]] == rid[hits[start]]:
             end += 1
-        any_hit = False
         for h in range(hit_t.shape[1]):
-            for i in range(start, end):
+            for q in range(start, end):
+                i = hits[q]
                 t = hit_t[row[i], h]
                 if t >= 0:
                     members[t, hit_p[row[i], h]] = i
                     touched[t] = True
-                    any_hit = True
-        if any_hit:
-            for t in range(n_t):
-                if not touched[t]:
-                    continue
-                cnt = 0
+        for t in range(n_t):
+            if not touched[t]:
+                continue
+            cnt = 0
+            for k in range(tw):
+                if members[t, k] >= 0:
+                    cnt += 1
+            if (complete and cnt == sizes[t]) or (not complete and cnt > 0):
+                if m == cap:
+                    cap *= 2
+                    grown = np.full((cap, width), -1, np.int32)
+                    grown[:m] = out[:m]
+                    out = grown
+                    grown_t = np.empty(cap, np.int64)
+                    grown_t[:m] = out_t[:m]
+                    out_t = grown_t
+                q = 0
                 for k in range(tw):
                     if members[t, k] >= 0:
-                        cnt += 1
-                if (complete and cnt == sizes[t]) or (not complete and cnt > 0):
-                    if m == cap:
-                        cap *= 2
-                        grown = np.full((cap, width), -1, np.int32)
-                        grown[:m] = out[:m]
-                        out = grown
-                        grown_t = np.empty(cap, np.int64)
-                        grown_t[:m] = out_t[:m]
-                        out_t = grown_t
-                    q = 0
-                    for k in range(tw):
-                        if members[t, k] >= 0:
-                            out[m, q if not complete else k] = members[t, k]
-                            q += 1
-                    out_t[m] = t
-                    m += 1
-                for k in range(tw):
-                    members[t, k] = -1
-                touched[t] = False
+                        out[m, q if not complete else k] = members[t, k]
+                        q += 1
+                out_t[m] = t
+                m += 1
+            for k in range(tw):
+                members[t, k] = -1
+            touched[t] = False
         start = end
     return out[:m].copy(), out_t[:m].copy()

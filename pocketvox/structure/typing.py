@@ -150,7 +150,7 @@ def _pack(s: str) -> int:
 class _ResidueTables:
     """The residue tables as one sorted array of packed (residue, atom name) keys, with per key:
     polar flags (known, donor, acceptor), up to two ring slots and one charged-group slot
-    (template id, position), so that typing is one ``searchsorted`` per atom."""
+    (template id, position), so that typing is one hash lookup per atom."""
 
     def __init__(self):
         self.rings = [(res, k, tmpl) for res, tmpls in PROTEIN_RINGS.items() for k, tmpl in enumerate(tmpls)]
@@ -186,14 +186,16 @@ class _ResidueTables:
         self.group_size = np.array([len(x[2]) for x in self.groups])
         self.group_sign = np.array([PROTEIN_CHARGED[r][0] for r, _, _ in self.groups], np.int8)
         self.group_kind = np.array([PROTEIN_CHARGED[r][1] for r, _, _ in self.groups], "<U16")
-        self.std = np.array(sorted(_pack(r) for r in STANDARD_AA if len(r) <= 3), np.int64)
-        self.metal = np.array(sorted(_pack(e) for e in METAL_ELEMENTS), np.int64)
-        self.halogen = np.array(sorted(_pack(e) for e in HALOGEN_ELEMENTS), np.int64)
+        from pocketvox.structure._typing_kernels import STD_TAG, build_hash
 
-    def row(self, key: np.ndarray) -> np.ndarray:
-        """(N,) index of each packed key in the table; len(keys) where absent."""
-        pos = np.minimum(np.searchsorted(self.keys, key), len(self.keys) - 1)
-        return np.where(self.keys[pos] == key, pos, len(self.keys))
+        # one hash table: residue-table keys -> row, tagged standard residues -> 1
+        std = [_pack(r) | STD_TAG for r in STANDARD_AA if len(r) <= 3]
+        self.hash = build_hash(np.concatenate([self.keys, np.array(std, np.int64)]),
+                               np.concatenate([np.arange(len(self.keys)), np.ones(len(std), np.int64)]))
+        # metals and halogens by packed element (all one or two letters)
+        self.el_flags = np.zeros(1 << 16, np.uint8)
+        self.el_flags[[_pack(e) for e in METAL_ELEMENTS]] |= 1
+        self.el_flags[[_pack(e) for e in HALOGEN_ELEMENTS]] |= 2
 
 
 _TABLES: _ResidueTables | None = None
@@ -222,15 +224,15 @@ def type_protein(atoms: AtomTable) -> AtomTable:
     tab = _tables()
     el = t.element
     el_cp = _codepoints(el)
-    if n and (((el_cp >= 97) & (el_cp <= 122)) | (el_cp >= 128)).any():  # not upper-case ASCII already
+    if n and el_cp.max() >= 97:  # lower-case or non-ASCII letters: upper-case them
         el_u, el_i = np.unique(t.element, return_inverse=True)
         el = np.char.upper(el_u.astype(str))[el_i]
     donor, acceptor, hydrophobic, aromatic, metal, halogen, rings, groups, gt = type_protein_kernel(
         el_cp, _codepoints(el), _codepoints(t.res_name), _codepoints(t.name), _codepoints(t.chain),
-        _codepoints(t.icode), np.asarray(t.res_num), np.asarray(t.bonds).reshape(-1, 2), tab.keys, tab.known,
-        tab.donor, tab.acceptor, tab.ring_t, tab.ring_p, tab.group_t, tab.group_p, tab.ring_size, tab.group_size,
-        tab.std, tab.metal, tab.halogen, _pack("O"), _pack("N"), _pack("C"), _pack("H"), _pack("PRO"),
-        _pack("OXT"), _pack("N"), max(MAX_RING, int(tab.ring_size.max())), max(MAX_GROUP, int(tab.group_size.max())))
+        _codepoints(t.icode), np.asarray(t.res_num), np.asarray(t.bonds).reshape(-1, 2), *tab.hash, len(tab.keys),
+        tab.el_flags, tab.known, tab.donor, tab.acceptor, tab.ring_t, tab.ring_p, tab.group_t, tab.group_p,
+        tab.ring_size, tab.group_size, _pack("O"), _pack("N"), _pack("C"), _pack("H"), _pack("PRO"), _pack("OXT"),
+        _pack("N"), max(MAX_RING, int(tab.ring_size.max())), max(MAX_GROUP, int(tab.group_size.max())))
     sign = tab.group_sign[gt]
     kind = tab.group_kind[gt]
     charge = np.zeros(n, np.int8)
