@@ -634,13 +634,33 @@ def _grid(coords, idx, cell):
 
 
 @nb.njit(cache=True)
+def _padded_grid(coords, idx, cell):
+    """Like :func:`_grid`, with a border of empty cells around the occupied ones (so that a
+    cell's neighbours never fall outside): (order, cell start offsets, dims incl. border)."""
+    order, counts, lo, dims, cell = _grid(coords, idx, cell)
+    pd = dims + 2
+    nc = pd[0] * pd[1] * pd[2]
+    pcounts = np.zeros(nc + 1, np.int64)
+    for x in range(dims[0]):
+        for y in range(dims[1]):
+            for z in range(dims[2]):
+                c = (x * dims[1] + y) * dims[2] + z
+                pc = ((x + 1) * pd[1] + y + 1) * pd[2] + z + 1
+                pcounts[pc + 1] = counts[c + 1] - counts[c]
+    for c in range(nc):
+        pcounts[c + 1] += pcounts[c]
+    return order, pcounts, pd
+
+
+@nb.njit(cache=True)
 def bond_pairs(coords, radii, tol, min_bond):
     """(M, 2) int64 pairs i < j, sorted, with ``min_bond < d <= r_i + r_j + tol`` among atoms with
     ``radii > 0``; ``d`` evaluated as ``np.linalg.norm`` does (sqrt((dx² + dy²) + dz²)), so the
     decisions match a KD-tree search followed by that test exactly.
 
-    Cell grid, each pair visited once (the atom's own cell after it, and the 13 cells forward of
-    it), coordinates copied in cell order so that a cell's atoms are contiguous."""
+    Cell grid walked cell by cell: each pair of atoms is visited once (pairs within a cell, then
+    with the 13 cells forward of it); coordinates are copied in cell order so that a cell's
+    atoms are contiguous."""
     idx = np.flatnonzero(radii > 0)
     n = len(radii)
     if len(idx) < 2:
@@ -649,7 +669,7 @@ def bond_pairs(coords, radii, tol, min_bond):
     for i in idx:
         r_max = max(r_max, radii[i])
     cutoff = 2 * r_max + tol  # no pair of the atoms present bonds beyond this
-    order, counts, lo, dims, cell = _grid(coords, idx, cutoff)
+    order, counts, pd = _padded_grid(coords, idx, cutoff)
     m_at = len(order)
     xs = np.empty(m_at)
     ys = np.empty(m_at)
@@ -660,65 +680,61 @@ def bond_pairs(coords, radii, tol, min_bond):
         xs[p] = coords[i, 0]
         ys[p] = coords[i, 1]
         zs[p] = coords[i, 2]
-        rs[p] = radii[i]
+        rs[p] = radii[i] + tol
+    # linear offsets of the forward half of the 3x3x3 neighbourhood, own cell first
+    offs = np.empty(14, np.int64)
+    for k in range(14):
+        kk = k + 13
+        offs[k] = ((kk // 9 - 1) * pd[1] + ((kk // 3) % 3 - 1)) * pd[2] + (kk % 3 - 1)
     cap = 4 * m_at + 16
     pa = np.empty(cap, np.int64)
     pb = np.empty(cap, np.int64)
     m = 0
-    d1 = dims[1]
-    d2_ = dims[2]
-    for cx in range(dims[0]):
-        for cy in range(dims[1]):
-            for cz in range(dims[2]):
-                c = (cx * d1 + cy) * d2_ + cz
-                for p in range(counts[c], counts[c + 1]):
-                    xi = xs[p]
-                    yi = ys[p]
-                    zi = zs[p]
-                    ri = rs[p] + tol
-                    for nb_ in range(14):
-                        # forward half of the 3x3x3 neighbourhood: offsets after (0, 0, 0)
-                        k = nb_ + 13
-                        ox = k // 9 - 1
-                        oy = (k // 3) % 3 - 1
-                        oz = k % 3 - 1
-                        x = cx + ox
-                        y = cy + oy
-                        z = cz + oz
-                        if x < 0 or x >= dims[0] or y < 0 or y >= d1 or z < 0 or z >= d2_:
-                            continue
-                        c2 = (x * d1 + y) * d2_ + z
-                        q0 = p + 1 if nb_ == 0 else counts[c2]
-                        for q in range(q0, counts[c2 + 1]):
-                            dx = xi - xs[q]
-                            dy = yi - ys[q]
-                            dz = zi - zs[q]
-                            dd = (dx * dx + dy * dy) + dz * dz
-                            lim = ri + rs[q]
-                            # squared pre-test with a margin; the exact test is below
-                            if dd > lim * lim * 1.000001 + 1e-12:
-                                continue
-                            i = order[p]
-                            j = order[q]
-                            if j < i:
-                                i, j = j, i
-                            # NumPy's evaluation: coords[i] - coords[j] with i < j
-                            ex = coords[i, 0] - coords[j, 0]
-                            ey = coords[i, 1] - coords[j, 1]
-                            ez = coords[i, 2] - coords[j, 2]
-                            d = np.sqrt((ex * ex + ey * ey) + ez * ez)
-                            if d <= radii[i] + radii[j] + tol and d > min_bond:
-                                if m == cap:
-                                    cap *= 2
-                                    ga = np.empty(cap, np.int64)
-                                    gb = np.empty(cap, np.int64)
-                                    ga[:m] = pa[:m]
-                                    gb[:m] = pb[:m]
-                                    pa = ga
-                                    pb = gb
-                                pa[m] = i
-                                pb[m] = j
-                                m += 1
+    n_cells = len(counts) - 1
+    for c in range(n_cells):
+        p0 = counts[c]
+        p1 = counts[c + 1]
+        if p0 == p1:
+            continue
+        for k in range(14):
+            c2 = c + offs[k]
+            q1 = counts[c2 + 1]
+            for p in range(p0, p1):
+                xi = xs[p]
+                yi = ys[p]
+                zi = zs[p]
+                ri = rs[p]
+                q0 = p + 1 if k == 0 else counts[c2]
+                for q in range(q0, q1):
+                    dx = xi - xs[q]
+                    dy = yi - ys[q]
+                    dz = zi - zs[q]
+                    dd = (dx * dx + dy * dy) + dz * dz
+                    lim = ri + rs[q] - tol
+                    # squared pre-test with a margin; the exact test is below
+                    if dd > lim * lim * 1.000001 + 1e-12:
+                        continue
+                    i = order[p]
+                    j = order[q]
+                    if j < i:
+                        i, j = j, i
+                    # NumPy's evaluation: coords[i] - coords[j] with i < j
+                    ex = coords[i, 0] - coords[j, 0]
+                    ey = coords[i, 1] - coords[j, 1]
+                    ez = coords[i, 2] - coords[j, 2]
+                    d = np.sqrt((ex * ex + ey * ey) + ez * ez)
+                    if d <= radii[i] + radii[j] + tol and d > min_bond:
+                        if m == cap:
+                            cap *= 2
+                            ga = np.empty(cap, np.int64)
+                            gb = np.empty(cap, np.int64)
+                            ga[:m] = pa[:m]
+                            gb[:m] = pb[:m]
+                            pa = ga
+                            pb = gb
+                        pa[m] = i
+                        pb[m] = j
+                        m += 1
     # sort by (i, j): counting sort on i, insertion sort of each atom's few partners
     start = np.zeros(n + 1, np.int64)
     for e in range(m):
