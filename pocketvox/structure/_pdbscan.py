@@ -517,11 +517,13 @@ def clean_rows(rows, chain, res_num, icode, res_name, altloc, blank_alt, occ, na
     """Rows kept out of ``rows`` (indices into the per-atom arrays): per residue run (chain, number,
     insertion code) the alternate location with the highest mean occupancy (first seen on ties)
     plus atoms without one; then, per run of (chain, number, icode, residue name), the first of
-    any duplicated atom name. Returns the kept indices, in order."""
+    any duplicated atom name. Returns the kept indices, in order, and their residue index (runs
+    of chain, number, insertion code and residue name, as ``io._residue_index`` counts them)."""
     n = len(rows)
     keep = np.ones(n, np.bool_)
     start = 0
     buf = np.empty(n, np.float64)
+    seen = np.empty(n, np.int64)
     while start < n:
         a = rows[start]
         end = start + 1
@@ -534,18 +536,19 @@ def clean_rows(rows, chain, res_num, icode, res_name, altloc, blank_alt, occ, na
         # distinct altlocs of the run, first-seen order
         best = -1
         best_mean = 0.0
-        seen = np.empty(0, np.int64)
+        n_seen = 0
         for k in range(start, end):
             loc = altloc[rows[k]]
             if loc == blank_alt:
                 continue
             new = True
-            for x in seen:
-                if x == loc:
+            for x in range(n_seen):
+                if seen[x] == loc:
                     new = False
             if not new:
                 continue
-            seen = np.append(seen, loc)
+            seen[n_seen] = loc
+            n_seen += 1
             cnt = 0
             for q in range(k, end):
                 if altloc[rows[q]] == loc:
@@ -565,6 +568,8 @@ def clean_rows(rows, chain, res_num, icode, res_name, altloc, blank_alt, occ, na
     # duplicated names within a residue run: keep the first
     n = len(kept)
     keep = np.ones(n, np.bool_)
+    run = np.empty(n, np.int64)
+    r = -1
     start = 0
     while start < n:
         a = kept[start]
@@ -576,14 +581,18 @@ def clean_rows(rows, chain, res_num, icode, res_name, altloc, blank_alt, occ, na
                 break
             end += 1
             a = b
+        r += 1
+        run[start] = r
         for k in range(start + 1, end):
+            run[k] = r
             nk = name[kept[k]]
             for q in range(start, k):
                 if keep[q] and name[kept[q]] == nk:
                     keep[k] = False
                     break
         start = end
-    return kept[keep]
+    # dropping later duplicates removes no run, so the run numbers stay the residue index
+    return kept[keep], run[keep]
 
 
 # ---------------------------------------------------------------------------------------- geometry
@@ -653,18 +662,20 @@ def _padded_grid(coords, idx, cell):
 
 
 @nb.njit(cache=True)
-def bond_pairs(coords, radii, tol, min_bond):
+def bond_pairs(coords, radii, tol, min_bond, cap):
     """(M, 2) int64 pairs i < j, sorted, with ``min_bond < d <= r_i + r_j + tol`` among atoms with
     ``radii > 0``; ``d`` evaluated as ``np.linalg.norm`` does (sqrt((dx² + dy²) + dz²)), so the
     decisions match a KD-tree search followed by that test exactly.
 
     Cell grid walked cell by cell: each pair of atoms is visited once (pairs within a cell, then
     with the 13 cells forward of it); coordinates are copied in cell order so that a cell's
-    atoms are contiguous."""
+    atoms are contiguous. Returns ``(pairs, count)``; when count > ``cap`` (the room for pairs,
+    fixed so that no array is reallocated inside the loops) pairs is empty: call again with
+    ``cap=count``."""
     idx = np.flatnonzero(radii > 0)
     n = len(radii)
     if len(idx) < 2:
-        return np.zeros((0, 2), np.int64)
+        return np.zeros((0, 2), np.int64), 0
     r_max = 0.0
     for i in idx:
         r_max = max(r_max, radii[i])
@@ -681,12 +692,7 @@ def bond_pairs(coords, radii, tol, min_bond):
         ys[p] = coords[i, 1]
         zs[p] = coords[i, 2]
         rs[p] = radii[i] + tol
-    # linear offsets of the forward half of the 3x3x3 neighbourhood, own cell first
-    offs = np.empty(14, np.int64)
-    for k in range(14):
-        kk = k + 13
-        offs[k] = ((kk // 9 - 1) * pd[1] + ((kk // 3) % 3 - 1)) * pd[2] + (kk % 3 - 1)
-    cap = 4 * m_at + 16
+    offs = _forward_offsets(pd)
     pa = np.empty(cap, np.int64)
     pb = np.empty(cap, np.int64)
     m = 0
@@ -716,26 +722,35 @@ def bond_pairs(coords, radii, tol, min_bond):
                         continue
                     i = order[p]
                     j = order[q]
-                    if j < i:
-                        i, j = j, i
-                    # NumPy's evaluation: coords[i] - coords[j] with i < j
-                    ex = coords[i, 0] - coords[j, 0]
-                    ey = coords[i, 1] - coords[j, 1]
-                    ez = coords[i, 2] - coords[j, 2]
-                    d = np.sqrt((ex * ex + ey * ey) + ez * ez)
-                    if d <= radii[i] + radii[j] + tol and d > min_bond:
-                        if m == cap:
-                            cap *= 2
-                            ga = np.empty(cap, np.int64)
-                            gb = np.empty(cap, np.int64)
-                            ga[:m] = pa[:m]
-                            gb[:m] = pb[:m]
-                            pa = ga
-                            pb = gb
-                        pa[m] = i
-                        pb[m] = j
+                    if _is_bond(coords, radii, min(i, j), max(i, j), tol, min_bond):
+                        if m < cap:
+                            pa[m] = min(i, j)
+                            pb[m] = max(i, j)
                         m += 1
-    # sort by (i, j): counting sort on i, insertion sort of each atom's few partners
+    if m > cap:
+        return np.zeros((0, 2), np.int64), m
+    return _sorted_pairs(pa, pb, m, n), m
+
+
+@nb.njit(cache=True)
+def _is_bond(coords, radii, i, j, tol, min_bond):
+    """The covalent-bond test for atoms i < j, evaluated exactly as the NumPy version
+    (``np.linalg.norm(coords[i] - coords[j])`` against the radii sum plus tolerance), after a
+    cheap squared-distance rejection with a margin."""
+    ex = coords[i, 0] - coords[j, 0]
+    ey = coords[i, 1] - coords[j, 1]
+    ez = coords[i, 2] - coords[j, 2]
+    dd = (ex * ex + ey * ey) + ez * ez
+    lim = radii[i] + radii[j] + tol
+    if dd > lim * lim * 1.000001 + 1e-12:
+        return False
+    d = np.sqrt(dd)
+    return d <= lim and d > min_bond
+
+
+@nb.njit(cache=True)
+def _sorted_pairs(pa, pb, m, n):
+    """(m, 2) pairs sorted by (i, j): counting sort on i, insertion sort of each atom's few partners."""
     start = np.zeros(n + 1, np.int64)
     for e in range(m):
         start[pa[e] + 1] += 1
@@ -755,6 +770,111 @@ def bond_pairs(coords, radii, tol, min_bond):
         out[q, 0] = i
         out[q, 1] = j
     return out
+
+
+@nb.njit(cache=True)
+def site_bonds(coords, radii, rid, link_class, hetero, tol, min_bond, cap):
+    """Receptor bonds as ``_restrict_cross_residue_bonds(perceive_bonds(...))`` gives them, found
+    directly: every qualifying pair within a residue run, and between residues only backbone
+    links (``link_class`` 1 C, 2 N, 3 O3', 4 P, 5 SG: products 2, 12, 25) and pairs with a
+    hetero atom. Returns ``(pairs (M, 2) int64 sorted, count)``: count -1 (a residue run of more
+    than 256 atoms) asks for the general search; count > ``cap`` (room for pairs, fixed so that
+    no array is reallocated inside the loops) for a call with ``cap=count``."""
+    n = len(radii)
+    pa = np.empty(cap, np.int64)
+    pb = np.empty(cap, np.int64)
+    m = 0
+    # within residues: all pairs (runs are short)
+    start = 0
+    while start < n:
+        end = start + 1
+        while end < n and rid[end] == rid[start]:
+            end += 1
+        if end - start > 256:
+            return np.zeros((0, 2), np.int64), -1
+        for i in range(start, end):
+            if radii[i] <= 0:
+                continue
+            for j in range(i + 1, end):
+                if radii[j] > 0 and _is_bond(coords, radii, i, j, tol, min_bond):
+                    if m < cap:
+                        pa[m] = i
+                        pb[m] = j
+                    m += 1
+        start = end
+    # between residues, backbone links among the polymer's link atoms
+    idx = np.flatnonzero((radii > 0) & (link_class > 0) & ~hetero)
+    if len(idx) > 1:
+        r_max = 0.0
+        for i in idx:
+            r_max = max(r_max, radii[i])
+        order, counts, pd = _padded_grid(coords, idx, 2 * r_max + tol)
+        offs = _forward_offsets(pd)
+        for c in range(len(counts) - 1):
+            p0 = counts[c]
+            p1 = counts[c + 1]
+            if p0 == p1:
+                continue
+            for k in range(14):
+                c2 = c + offs[k]
+                for p in range(p0, p1):
+                    a = order[p]
+                    for q in range(p + 1 if k == 0 else counts[c2], counts[c2 + 1]):
+                        b = order[q]
+                        prod = np.int64(link_class[a]) * np.int64(link_class[b])
+                        if rid[a] == rid[b] or not (prod == 2 or prod == 12 or prod == 25):
+                            continue
+                        i = min(a, b)
+                        j = max(a, b)
+                        if _is_bond(coords, radii, i, j, tol, min_bond):
+                            if m < cap:
+                                pa[m] = i
+                                pb[m] = j
+                            m += 1
+    # between residues, anything bonded to a hetero atom
+    het = np.flatnonzero((radii > 0) & hetero)
+    if len(het):
+        idx = np.flatnonzero(radii > 0)
+        r_max = 0.0
+        for i in idx:
+            r_max = max(r_max, radii[i])
+        order, counts, pd = _padded_grid(coords, idx, 2 * r_max + tol)
+        cell_of = np.empty(n, np.int64)
+        for c in range(len(counts) - 1):
+            for p in range(counts[c], counts[c + 1]):
+                cell_of[order[p]] = c
+        for a in het:
+            c = cell_of[a]
+            for ox in range(-1, 2):
+                for oy in range(-1, 2):
+                    for oz in range(-1, 2):
+                        c2 = c + (ox * pd[1] + oy) * pd[2] + oz
+                        for q in range(counts[c2], counts[c2 + 1]):
+                            b = order[q]
+                            # each pair once: a hetero partner only from the lower index
+                            if rid[b] == rid[a] or (hetero[b] and b < a):
+                                continue
+                            i = min(a, b)
+                            j = max(a, b)
+                            if _is_bond(coords, radii, i, j, tol, min_bond):
+                                if m < cap:
+                                    pa[m] = i
+                                    pb[m] = j
+                                m += 1
+    if m > cap:
+        return np.zeros((0, 2), np.int64), m
+    return _sorted_pairs(pa, pb, m, n), m
+
+
+@nb.njit(cache=True)
+def _forward_offsets(pd):
+    """Linear offsets of the forward half of the 3x3x3 neighbourhood in a grid of dims ``pd``,
+    own cell first."""
+    offs = np.empty(14, np.int64)
+    for k in range(14):
+        kk = k + 13
+        offs[k] = ((kk // 9 - 1) * pd[1] + ((kk // 3) % 3 - 1)) * pd[2] + (kk % 3 - 1)
+    return offs
 
 
 @nb.njit(cache=True)

@@ -202,7 +202,9 @@ def _template_sets(rid, row, hit_t, hit_p, sizes, complete, width):
         if hit_t[row[i], 0] >= 0:
             hits[nh] = i
             nh += 1
-    cap = max(nh // 2, 4)
+    # each set has a member slot, so there are at most nh * slots of them (allocated once: an
+    # array rebound inside the loops slows numba's code down several-fold)
+    cap = max(nh * hit_t.shape[1], 1)
     out = np.full((cap, width), -1, np.int32)
     out_t = np.empty(cap, np.int64)
     m = 0
@@ -228,14 +230,6 @@ def _template_sets(rid, row, hit_t, hit_p, sizes, complete, width):
                 if members[t, k] >= 0:
                     cnt += 1
             if (complete and cnt == sizes[t]) or (not complete and cnt > 0):
-                if m == cap:
-                    cap *= 2
-                    grown = np.full((cap, width), -1, np.int32)
-                    grown[:m] = out[:m]
-                    out = grown
-                    grown_t = np.empty(cap, np.int64)
-                    grown_t[:m] = out_t[:m]
-                    out_t = grown_t
                 q = 0
                 for k in range(tw):
                     if members[t, k] >= 0:
