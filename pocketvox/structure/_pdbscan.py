@@ -184,6 +184,31 @@ def _newlines(buf, words):
 
 
 @nb.njit(cache=True, inline="always")
+def _int_fixed(buf, p, w):
+    """The ``w`` bytes at ``p`` as a right-justified integer ([blanks][-]digits), read without
+    branches (fields of varying width would defeat branch prediction): (value, ok)."""
+    v = np.int64(0)
+    ok = True
+    prev = np.int64(0)
+    minus = np.int64(0)
+    last_digit = False
+    for k in range(w):
+        c = np.int64(buf[p + k])
+        d = c - 48
+        g = (d >= 0) & (d <= 9)
+        mi = c == 45
+        cls = 2 * np.int64(g) + np.int64(mi)  # blank 0 < minus 1 < digit 2, never decreasing
+        ok &= (g | mi | (c == 32)) & (cls >= prev)
+        prev = cls
+        minus += np.int64(mi)
+        G = np.int64(g)
+        v = v * (1 + 9 * G) + d * G
+        last_digit = g
+    ok &= last_digit & (minus <= 1)
+    return v * (1 - 2 * minus), ok
+
+
+@nb.njit(cache=True, inline="always")
 def _int4(buf, p):
     """The 4 bytes at ``p`` as a right-justified integer ([blanks][-]digits), read without branches
     (fields of varying width would defeat branch prediction): (magnitude, negative, ok)."""
@@ -405,11 +430,17 @@ def scan_pdb(buf, words, want_model):
                 conect[m, 1] = f[t]
                 m += 1
     if nc > 0:
+        all_fast = True
         for k in range(nk):
-            iv, ok, _ = _parse_int(buf, starts[k], lengths[k], 6, 11)
-            if not ok:
-                return _fail()
+            iv, ok = _int_fixed(buf, starts[k] + 6, 5)
             serial[k] = iv
+            all_fast &= ok
+        if not all_fast:  # serials in another layout: the general parser
+            for k in range(nk):
+                iv, ok, _ = _parse_int(buf, starts[k], lengths[k], 6, 11)
+                if not ok:
+                    return _fail()
+                serial[k] = iv
     ids, raw = _intern(name_raw)
     name_id, name_vals, ok1 = _recode(ids, raw, 4, False)
     ids, raw = _intern(res_raw)

@@ -99,12 +99,16 @@ def read_bytes(path: str | os.PathLike) -> bytes:
     return data
 
 
+#: Bytes of text files: tab, newlines, form feed, printable ASCII and anything >= 128 (latin-1, UTF-8).
+_TEXT_BYTES = bytes([9, 10, 11, 12, 13, *range(32, 127), *range(128, 256)])
+
+
 def _binary_fraction(b: bytes) -> float:
+    """Fraction of control bytes (other than whitespace) in ``b``."""
     if not b:
         return 0.0
-    arr = np.frombuffer(b, np.uint8)
-    bad = (arr < 9) | ((arr > 13) & (arr < 32)) | (arr == 127)
-    return float(bad.mean())
+    # deleting the text bytes leaves the others: one C-level pass, no arrays
+    return len(b.translate(None, _TEXT_BYTES)) / len(b)
 
 
 def _stem_format(path: str | os.PathLike) -> str:
