@@ -909,20 +909,54 @@ def _forward_offsets(pd):
 
 
 @nb.njit(cache=True)
-def linked_residues(coords, rid, link_class, res_has_het, n_res, cutoff):
-    """(n_res,) bool: residue with a hetero atom and a backbone-link atom (class 1 C, 2 N, 3 O3',
-    4 P) within ``cutoff`` Å of the complementary atom (C-N, O3'-P) of another residue."""
+def linked_residues(coords, rid, name_class, hetero, n_res, cutoff):
+    """(n_res,) bool: residues with a hetero atom and a backbone (``name_class`` 5 CA or 6 C1')
+    whose link atom (1 C, 2 N, 3 O3', 4 P) lies within ``cutoff`` Å of the complementary atom
+    (C-N, O3'-P) of another residue: modified residues linked into a chain."""
+    has_het = np.zeros(n_res, np.bool_)
+    has_bb = np.zeros(n_res, np.bool_)
+    n_link = 0
+    for i in range(len(rid)):
+        has_het[rid[i]] |= hetero[i]
+        has_bb[rid[i]] |= name_class[i] >= 5
+        n_link += 1 <= name_class[i] <= 4
     linked = np.zeros(n_res, np.bool_)
-    idx = np.flatnonzero(link_class > 0)
-    if len(idx) < 2:
+    link = np.empty(n_link, np.int64)
+    queries = np.empty(n_link, np.int64)
+    nq = 0
+    k = 0
+    for i in range(len(rid)):
+        if 1 <= name_class[i] <= 4:
+            link[k] = i
+            k += 1
+            if has_het[rid[i]] and has_bb[rid[i]]:
+                queries[nq] = i
+                nq += 1
+    if nq == 0 or n_link < 2:
         return linked
-    order, counts, lo, dims, cell = _grid(coords, idx, cutoff)
     c2 = cutoff * cutoff
-    for i in idx:
+    if nq * n_link <= 200000:  # few candidates (the usual case): every link atom
+        for q in range(nq):
+            i = queries[q]
+            r = rid[i]
+            ci = name_class[i]
+            want = ci + 1 if ci % 2 == 1 else ci - 1
+            for j in link:
+                if name_class[j] != want or rid[j] == r:
+                    continue
+                dx = coords[i, 0] - coords[j, 0]
+                dy = coords[i, 1] - coords[j, 1]
+                dz = coords[i, 2] - coords[j, 2]
+                if (dx * dx + dy * dy) + dz * dz <= c2:
+                    linked[r] = True
+        return linked
+    order, counts, lo, dims, cell = _grid(coords, link, cutoff)
+    for q in range(nq):
+        i = queries[q]
         r = rid[i]
-        if not res_has_het[r] or linked[r]:
+        if linked[r]:
             continue
-        ci = link_class[i]
+        ci = name_class[i]
         want = ci + 1 if ci % 2 == 1 else ci - 1
         cx = min(int((coords[i, 0] - lo[0]) / cell), dims[0] - 1)
         cy = min(int((coords[i, 1] - lo[1]) / cell), dims[1] - 1)
@@ -933,7 +967,7 @@ def linked_residues(coords, rid, link_class, res_has_het, n_res, cutoff):
                     c = (x * dims[1] + y) * dims[2] + z
                     for p in range(counts[c], counts[c + 1]):
                         j = order[p]
-                        if link_class[j] != want or rid[j] == r:
+                        if name_class[j] != want or rid[j] == r:
                             continue
                         dx = coords[i, 0] - coords[j, 0]
                         dy = coords[i, 1] - coords[j, 1]

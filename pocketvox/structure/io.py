@@ -630,20 +630,17 @@ LINK_DISTANCE = 1.75
 
 def _polymer_mask(sites: _Sites, rid: np.ndarray) -> np.ndarray:
     """ATOM records plus HETATM residues linked into a chain by a peptide (C-N) or phosphodiester
-    (O3'-P) bond to a neighbouring residue (modified residues such as MSE, SEP, PSU)."""
+    (O3'-P) bond to a neighbouring residue (modified residues such as MSE, SEP, PSU); only hetero
+    residues that look like monomers (have CA or C1') join the chain."""
     from pocketvox.structure._pdbscan import linked_residues
 
     het = sites.hetero
     poly = ~het
     if not het.any():
         return poly
-    link_class = _name_class(sites, ("C", "N", "O3'", "P"))
-    n_res = int(rid[-1]) + 1
-    res_has_het = np.zeros(n_res, bool)
-    res_has_het[rid[het]] = True
-    linked = linked_residues(sites.coords, rid, link_class, res_has_het, n_res, LINK_DISTANCE)
-    # only hetero residues that look like monomers (have the backbone atoms) join the chain
-    return poly | (linked[rid] & het & _has_backbone(sites, rid))
+    name_class = _name_class(sites, ("C", "N", "O3'", "P", "CA", "C1'"))
+    linked = linked_residues(sites.coords, rid, name_class, het, int(rid[-1]) + 1, LINK_DISTANCE)
+    return poly | (linked[rid] & het)
 
 
 def _has_backbone(sites: _Sites, rid: np.ndarray) -> np.ndarray:
@@ -733,13 +730,19 @@ def read_structure(path: str | os.PathLike, model: int | None = None) -> ParsedS
     return ParsedStructure(str(path), sites, rid, receptor, het[hb] if len(hb) else np.zeros((0, 2), np.int64))
 
 
-def _candidates(ps: ParsedStructure) -> list[LigandCandidate]:
-    """Hetero residues, merged where covalently bonded to each other (union-find over residues)."""
+def _candidates(ps: ParsedStructure, want=None) -> list[LigandCandidate]:
+    """Hetero residues, merged where covalently bonded to each other (union-find over residues).
+
+    ``want(res_name, chain, res_num, icode, members) -> bool``: only the first candidate it
+    accepts (the rest are not built).
+    """
     s = ps.sites
     het_rid = ps.rid[~ps.receptor_mask]
+    if len(het_rid) == 0:
+        return []
     # rid counts residue runs, so it is sorted and each residue's rows are one slice
-    het_res = het_rid[np.r_[True, het_rid[1:] != het_rid[:-1]]] if len(het_rid) else het_rid
-    parent = {int(r): int(r) for r in het_res}
+    het_res = het_rid[np.concatenate(([True], het_rid[1:] != het_rid[:-1]))].tolist()
+    parent = {r: r for r in het_res}
 
     def find(x):
         while parent[x] != x:
@@ -749,28 +752,40 @@ def _candidates(ps: ParsedStructure) -> list[LigandCandidate]:
 
     if len(ps.het_bonds):
         ri, rj = ps.rid[ps.het_bonds[:, 0]], ps.rid[ps.het_bonds[:, 1]]
-        for a, b in zip(ri[ri != rj].tolist(), rj[ri != rj].tolist()):
+        cross = ri != rj
+        for a, b in zip(ri[cross].tolist(), rj[cross].tolist()):
             # waters never merge; they are already gone, so any cross-residue bond is a link
             pa, pb = find(a), find(b)
             if pa != pb:
                 parent[max(pa, pb)] = min(pa, pb)
     groups: dict[int, list[int]] = {}
-    for r in het_res.tolist():
+    for r in het_res:
         groups.setdefault(find(r), []).append(r)
-    bounds = np.searchsorted(ps.rid, np.stack([het_res, het_res + 1]))
-    first_of = dict(zip(het_res.tolist(), bounds[0].tolist()))
-    end_of = dict(zip(het_res.tolist(), bounds[1].tolist()))
+    bounds = np.searchsorted(ps.rid, np.array([het_res, [r + 1 for r in het_res]])).tolist()
+    first_of = dict(zip(het_res, bounds[0]))
+    end_of = dict(zip(het_res, bounds[1]))
     res_names = s.vocab["res_name"].strings.tolist()
     chains = s.vocab["chain"].strings.tolist()
-    rn_code, ch_code = s.codes["res_name"], s.codes["chain"]
+    rn_code, ch_code, res_num = s.codes["res_name"], s.codes["chain"], s.res_num
+
+    def label(row):
+        return f"{res_names[rn_code[row]]}:{chains[ch_code[row]]}:{res_num[row]}"
+
     out = []
     for root, members in sorted(groups.items()):
-        rows = np.concatenate([np.arange(first_of[m], end_of[m]) for m in members])
         first = first_of[root]
-        names = tuple(f"{res_names[rn_code[first_of[m]]]}:{chains[ch_code[first_of[m]]]}:{s.res_num[first_of[m]]}"
-                      for m in members)
-        out.append(LigandCandidate(res_names[rn_code[first]], chains[ch_code[first]], int(s.res_num[first]),
-                                   s.text("icode", first), len(rows), rows, names))
+        names = tuple(label(first_of[m]) for m in members)
+        res_name, chain, num, icode = res_names[rn_code[first]], chains[ch_code[first]], int(res_num[first]), \
+            s.text("icode", first)
+        if want is not None and not want(res_name, chain, num, icode, names):
+            continue
+        if len(members) == 1:
+            rows = np.arange(first, end_of[root])
+        else:
+            rows = np.concatenate([np.arange(first_of[m], end_of[m]) for m in members])
+        out.append(LigandCandidate(res_name, chain, num, icode, len(rows), rows, names))
+        if want is not None:
+            break
     return out
 
 
@@ -831,14 +846,18 @@ def select_ligand(ps: ParsedStructure, ligand: str | None = None) -> tuple[Ligan
     Returns the candidate and notes describing the choice. Raises :class:`LigandError` with the
     candidate list when nothing fits or the choice is ambiguous.
     """
-    cands = ps.ligand_candidates()
     notes: list[str] = []
     if ligand:
         name, chain, num, icode = parse_ligand_id(ligand)
         key = f"{name}:{chain}:{num}"
-        hits = [c for c in cands if (c.res_name == name and c.chain == chain and c.res_num == num
-                                     and (not icode or c.icode == icode)) or key in c.members]
+
+        def named(res_name, res_chain, res_num, res_icode, members):
+            return (res_name == name and res_chain == chain and res_num == num
+                    and (not icode or res_icode == icode)) or key in members
+
+        hits = _candidates(ps, named)  # the first match only
         if not hits:
+            cands = ps.ligand_candidates()
             # allow naming a residue that we placed in the receptor (e.g. a modified residue)
             s = ps.sites
             rows = np.flatnonzero((s.res_name == name) & (s.chain == chain) & (s.res_num == num))
@@ -847,6 +866,7 @@ def select_ligand(ps: ParsedStructure, ligand: str | None = None) -> tuple[Ligan
             listing = ", ".join(c.id for c in cands[:12]) or "none"
             raise LigandError(f"{ps.path}: ligand {ligand} not found (hetero groups present: {listing})")
         return hits[0], notes
+    cands = ps.ligand_candidates()
     is_metal = ps.sites.isin("element", METALS)
     drug_like = [c for c in cands if c.res_name not in ADDITIVES and c.n_heavy >= 6
                  and c.res_name not in WATER_NAMES and not is_metal[c.rows].all()]
