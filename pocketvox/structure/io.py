@@ -512,9 +512,11 @@ def parse_structure(path: str | os.PathLike, data: bytes | None = None, model: i
     """Parse a PDB or mmCIF file (gzipped or not), sniffing the content when the suffix is unclear."""
     data = read_bytes(path) if data is None else data
     fmt = _stem_format(path)
-    head = data[:4096].lstrip()
-    looks_cif = head.startswith(b"data_") or b"_atom_site." in data[:200000]
-    if fmt in ("cif", "mmcif") or (fmt not in ("pdb", "ent") and looks_cif):
+
+    def looks_cif():  # only sniffed when the suffix does not say (it scans up to 200 kB)
+        return data[:4096].lstrip().startswith(b"data_") or data.find(b"_atom_site.", 0, 200000) >= 0
+
+    if fmt in ("cif", "mmcif") or (fmt not in ("pdb", "ent") and looks_cif()):
         return parse_mmcif(data, path)
     if fmt in ("sdf", "mol", "mol2", "smi", "xyz"):
         raise InputFileError(f"{path}: is a small-molecule file; expected a PDB or mmCIF structure")
