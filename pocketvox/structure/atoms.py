@@ -182,34 +182,41 @@ class AtomTable:
         """Build a table filling absent per-atom columns with neutral defaults."""
         coords = np.asarray(cols.pop("coords"), np.float64).reshape(-1, 3)
         n = coords.shape[0]
-        defaults = {
-            "element": np.full(n, "C", "<U2"),
-            "name": np.full(n, "", "<U4"),
-            "res_name": np.full(n, "UNL", "<U5"),
-            "res_num": np.ones(n, np.int32),
-            "icode": np.full(n, "", "<U1"),
-            "chain": np.full(n, "A", "<U4"),
-            "serial": np.arange(1, n + 1, dtype=np.int32),
-            "hetero": np.zeros(n, bool),
-            "donor": np.zeros(n, bool),
-            "acceptor": np.zeros(n, bool),
-            "hydrophobic": np.zeros(n, bool),
-            "aromatic": np.zeros(n, bool),
-            "metal": np.zeros(n, bool),
-            "halogen": np.zeros(n, bool),
-            "charge": np.zeros(n, np.int8),
-        }
         out = {}
-        for k, v in defaults.items():
-            out[k] = np.asarray(cols.pop(k), dtype=v.dtype) if k in cols else v
-            if out[k].shape[0] != n:
-                raise ValueError(f"column {k} has {out[k].shape[0]} rows, expected {n}")
+        for k, (dtype, fill) in _DEFAULTS.items():
+            if k in cols:
+                out[k] = np.asarray(cols.pop(k), dtype=dtype)
+                if out[k].shape[0] != n:
+                    raise ValueError(f"column {k} has {out[k].shape[0]} rows, expected {n}")
+            elif k == "serial":
+                out[k] = np.arange(1, n + 1, dtype=np.int32)
+            else:  # defaults built only for the columns not given
+                out[k] = np.full(n, fill, dtype)
         for k in ("bonds", "rings", "groups"):
             if k in cols:
                 width = {"bonds": 2, "rings": MAX_RING, "groups": MAX_GROUP}[k]
                 cols[k] = np.asarray(cols[k], np.int32).reshape(-1, width)
         return AtomTable(coords=coords, **out, **cols)
 
+
+#: Per-atom columns of :meth:`AtomTable.from_columns`: dtype and neutral default (serial: 1..N).
+_DEFAULTS = {
+    "element": ("<U2", "C"),
+    "name": ("<U4", ""),
+    "res_name": ("<U5", "UNL"),
+    "res_num": (np.int32, 1),
+    "icode": ("<U1", ""),
+    "chain": ("<U4", "A"),
+    "serial": (np.int32, None),
+    "hetero": (bool, False),
+    "donor": (bool, False),
+    "acceptor": (bool, False),
+    "hydrophobic": (bool, False),
+    "aromatic": (bool, False),
+    "metal": (bool, False),
+    "halogen": (bool, False),
+    "charge": (np.int8, 0),
+}
 
 _PER_ATOM = (
     "coords", "element", "name", "res_name", "res_num", "icode", "chain", "serial", "hetero",
