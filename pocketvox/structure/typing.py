@@ -26,8 +26,9 @@ reproduce what that gives, written as data:
   5- and 6-membered SSSR rings that RDKit calls aromatic or that are planar (every pair of local ring
   normals within 5°, PLIP's ``AROMATIC_PLANARITY``).
 
-Everything is vectorised over atoms: residue tables are looked up once per unique (residue, name)
-pair, groups and rings are assembled with array indexing.
+Protein typing runs in one compiled pass (:mod:`._typing_kernels`, numba, imported on first use):
+residue and atom names are packed into integer keys (8 bits per ASCII character) and looked up in
+a hash of the tables above; rings and charged groups are assembled per residue run.
 """
 
 from __future__ import annotations
@@ -123,16 +124,6 @@ def heavy_degree(t: AtomTable) -> np.ndarray:
     hv = t.element != "H"
     return (np.bincount(b[:, 0], weights=hv[b[:, 1]], minlength=len(t))
             + np.bincount(b[:, 1], weights=hv[b[:, 0]], minlength=len(t))).astype(np.int64)
-
-
-def _has_non_carbon_neighbour(t: AtomTable) -> np.ndarray:
-    out = np.zeros(len(t), bool)
-    if len(t.bonds):
-        b = t.bonds
-        nonc = (t.element != "C") & (t.element != "H")
-        out[b[:, 0][nonc[b[:, 1]]]] = True
-        out[b[:, 1][nonc[b[:, 0]]]] = True
-    return out
 
 
 def _codepoints(col: np.ndarray) -> np.ndarray:
