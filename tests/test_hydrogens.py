@@ -23,10 +23,11 @@ def _table(smiles: str, seed: int = 7):
 
 
 def _place(t, element: str, bond_orders: bool = True, which: int = 0):
+    """(donor row, neighbour table, the donor's placed hydrogens (n, 3) without empty slots, status)."""
     donors = np.flatnonzero(t.element == element)[which:which + 1]
     nbr = padded_neighbors(t, np.arange(len(t)), 4)
     h, status = donor_hydrogens(t, donors, nbr, bond_orders)
-    return donors[0], nbr, h[0], status[0]
+    return donors[0], nbr, h[0][~np.isnan(h[0, :, 0])], status[0]
 
 
 def _angle(a, b, c) -> float:
@@ -53,7 +54,7 @@ def test_hydroxyl_is_anti_to_the_highest_neighbour_of_its_carbon():
     assert _angle(xyz[x], xyz[o], h[0]) == pytest.approx(109.47, abs=0.1)
     assert abs(_dihedral(xyz[top], xyz[x], xyz[o], h[0])) == pytest.approx(180.0, abs=0.5)
     assert abs(_dihedral(xyz[low], xyz[x], xyz[o], h[0])) < 150.0
-    assert np.isnan(h[1]).all()  # one hydrogen on O
+    assert len(h) == 1  # one hydrogen on O
 
 
 def test_phenol_hydrogen_lies_in_the_ring_plane_at_120_degrees():
@@ -101,7 +102,7 @@ def test_amide_nh2_gets_two_hydrogens_in_plane_and_amine_nh2_a_staggered_pair():
 def test_imine_nitrogen_carries_one_hydrogen():
     t = _table("CC(C)=N")
     _, _, h, status = _place(t, "N")
-    assert status == PLACED and not np.isnan(h[0]).any() and np.isnan(h[1]).all()
+    assert status == PLACED and len(h) == 1
 
 
 def test_secondary_amine_hydrogen_leaves_the_cnc_plane_only_with_bond_orders():
@@ -119,7 +120,7 @@ def test_secondary_amine_hydrogen_leaves_the_cnc_plane_only_with_bond_orders():
 def test_methanol_rotation_is_arbitrary_and_water_free():
     t = _table("CO")
     _, _, h, status = _place(t, "O")
-    assert status == ARBITRARY and np.isnan(h).all()
+    assert status == ARBITRARY and len(h) == 0
     w = _table("O")
     _, _, h, status = _place(w, "O")
     assert status == FREE
@@ -161,3 +162,54 @@ def test_profiler_uses_open_babels_hydroxyl_hydrogen():
     assert len(profile_tables(_acceptor_at(behind), lig).of_type("hbond")) == 0
     rotor = ProfilerConfig(hbond_hydrogen_model="rotor")
     assert len(profile_tables(_acceptor_at(behind), lig, rotor).of_type("hbond")) == 1
+
+
+def test_given_hydrogens_are_used_and_decide_the_donors():
+    from pocketvox.interactions.hydrogens import effective_donors, given_hydrogens
+    from pocketvox.structure.atoms import AtomTable
+
+    t = _tetrahedral_alcohol()
+    assert np.array_equal(effective_donors(t), t.donor)
+    h_on_o = t.coords[3] + [0.3, 0.9, 0.0]
+    with_h = AtomTable.from_columns(**{f: getattr(t, f) for f in ("coords", "element", "bonds", "bond_order",
+                                                                 "donor", "acceptor", "hetero")},
+                                    h_coords=[h_on_o, [0.0, -1.0, -0.3]], h_parent=[3, 0])
+    assert effective_donors(with_h).tolist() == [False, False, False, True]
+    g = given_hydrogens(with_h, np.array([3, 1]))
+    assert np.allclose(g[0, 0], h_on_o) and np.isnan(g[0, 1:]).all() and np.isnan(g[1]).all()
+    nbr = padded_neighbors(with_h, np.arange(4), 4)
+    h, status = donor_hydrogens(with_h, np.array([3]), nbr, True)
+    assert status[0] == PLACED and np.allclose(h[0, 0], h_on_o)
+    # selecting rows re-indexes the hydrogens and drops those of removed atoms
+    sub = with_h.select(np.array([False, True, True, True]))
+    assert sub.h_parent.tolist() == [2] and np.allclose(sub.h_coords[0], h_on_o)
+    assert len(with_h.with_coords(with_h.coords + 1.0).h_parent) == 0  # a new pose: hydrogens would not follow
+
+
+def test_sdf_hydrogens_ride_along(tmp_path):
+    from pocketvox.structure.ligand import read_ligand_file
+
+    m = Chem.AddHs(Chem.MolFromSmiles("OCC(N)=O"))
+    AllChem.EmbedMolecule(m, randomSeed=3)
+    path = tmp_path / "lig.sdf"
+    Chem.MolToMolFile(m, str(path))
+    mol, (h_coords, h_parent) = read_ligand_file(path, hydrogens=True)
+    assert mol.GetNumAtoms() == 5 and len(h_coords) == m.GetNumAtoms() - 5
+    d = np.linalg.norm(h_coords - mol.GetConformer().GetPositions()[h_parent], axis=1)
+    assert (d < 1.2).all()
+    polar = {mol.GetAtomWithIdx(int(i)).GetSymbol() for i in h_parent} & {"N", "O"}
+    assert polar == {"N", "O"}
+
+
+def test_deposited_ligand_hydrogens_1hpx(plip_dir):
+    """1hpx (HIV protease + KNI-272): the ligand's hydrogens are in the file and PLIP uses them; the
+    hydroxyl's deposited H points at Asp25A, where Open Babel's rule for a bare heavy atom would not."""
+    from pocketvox.interactions import profile
+    from pocketvox.structure import load_complex
+
+    c = load_complex(plip_dir / "pdb" / "1hpx.pdb", ligand="KNI:B:900", site_radius=12.0)
+    assert len(c.ligand.h_parent) == 41 and len(c.protein.h_parent) == 0
+    d = np.linalg.norm(c.ligand.h_coords - c.ligand.coords[c.ligand.h_parent], axis=1)
+    assert (d < 1.2).all()
+    hb = profile(c).of_type("hbond")
+    assert (25, "A") in set(zip(hb.res_num.tolist(), hb.res_chain.tolist()))

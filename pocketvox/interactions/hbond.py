@@ -1,10 +1,11 @@
 """Hydrogen bonds: donor-acceptor heavy-atom distance between ``min_dist`` and ``hbond_dist_max`` and a
 D-H...A angle above ``hbond_don_angle_min`` (PLIP), in both directions.
 
-Inputs carry no hydrogens (the reader drops them), so the profiler places them
-(``ProfilerConfig.hbond_hydrogen_model``):
+Typing and detection work on heavy atoms; hydrogens the input gave ride along (``AtomTable.h_coords``),
+the others are modelled (``ProfilerConfig.hbond_hydrogen_model``):
 
-* ``openbabel`` (default): where Open Babel's hydrogen addition, which PLIP relies on, puts them
+* ``openbabel`` (default): the input's own hydrogens where it has them, else where Open Babel's
+  hydrogen addition, which PLIP relies on, puts them
   (:mod:`pocketvox.interactions.hydrogens`): one heavy neighbour X -> anti to X's highest-z other
   neighbour (carboxyl O: anti to the other O); two or more -> opposite their mean direction (saturated
   secondary amines of the ligand: Open Babel's tetrahedral position). Donors whose parent has no other
@@ -23,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pocketvox.interactions.hydrogens import ARBITRARY, PLACED, donor_hydrogens
+from pocketvox.interactions.hydrogens import ARBITRARY, PLACED, donor_hydrogens, effective_donors
 from pocketvox.interactions.site import Rows, Site, angle_deg, cross, is_member, member_pairs, padded_neighbors, unit
 
 #: Å, D-H bond length used to place hydrogens (Open Babel places 0.97-1.02 Å).
@@ -171,9 +172,9 @@ def detect(site: Site, salt_pairs: np.ndarray) -> Rows | None:
     parts = []
     for prot_donor in (False, True):
         if prot_donor:
-            sel = np.flatnonzero(near & P.donor[pp] & L.acceptor[pl])
+            sel = np.flatnonzero(near & effective_donors(P)[pp] & L.acceptor[pl])
         else:
-            sel = np.flatnonzero(near & L.donor[pl] & P.acceptor[pp])
+            sel = np.flatnonzero(near & effective_donors(L)[pl] & P.acceptor[pp])
         if forbidden is not None and len(sel):
             sel = sel[~is_member(pl[sel] * len(P) + pp[sel], forbidden)]
         if len(sel) == 0:

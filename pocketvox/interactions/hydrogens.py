@@ -20,11 +20,17 @@ entries (``shared/data/plip/pdb``; dihedrals of 2,548 added hydrogens), are:
 * **no reference** (X has no other heavy neighbour, e.g. methanol) or no neighbour at all: the
   placement is arbitrary in Open Babel too; callers treat such donors separately.
 
+Hydrogens the input gave (``AtomTable.h_coords``, deposited or modelled) are used as they are, as Open
+Babel keeps them; a table that has any makes exactly its N and O atoms carrying one the donors
+(:func:`effective_donors`).
+
 Agreement this buys (PoseBusters residue-level H-bond F1 against PLIP 3.0.1, train split):
 0.897 with freely rotating / staggered hydrogens, 0.948 with these rules (``benchmarks/plip_agreement.py``).
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import numpy as np
 
@@ -36,8 +42,8 @@ DH_LENGTH = 1.0
 TETRAHEDRAL = 109.471
 #: degrees, X-D-H angle at a trigonal (sp2) donor.
 TRIGONAL = 120.0
-#: Most hydrogens placed per donor (NH2).
-MAX_H = 2
+#: Most hydrogens per donor: two placed (NH2), three given (NH3+).
+MAX_H = 3
 
 #: ``status`` values returned by :func:`donor_hydrogens`.
 PLACED, FREE, ARBITRARY = 0, 1, 2
@@ -91,6 +97,31 @@ def _unsaturated(t: AtomTable) -> np.ndarray:
     return out
 
 
+def effective_donors(t: AtomTable) -> np.ndarray:
+    """(N,) bool: the typed donors, or, when the input gave hydrogens, the N and O atoms bonded to one
+    (what Open Babel, and so PLIP, reads from a protonated model: e.g. His NE2-H, a neutral Asp)."""
+    if len(t.h_parent) == 0:
+        return t.donor
+    out = np.zeros(len(t), bool)
+    out[t.h_parent] = True
+    return out & ((t.element == "N") | (t.element == "O"))
+
+
+def given_hydrogens(t: AtomTable, donors: np.ndarray) -> np.ndarray:
+    """(K, MAX_H, 3) Å: the input's hydrogens on rows ``donors`` (NaN-padded)."""
+    out = np.full((len(donors), MAX_H, 3), np.nan)
+    if len(t.h_parent) == 0 or len(donors) == 0:
+        return out
+    order = np.argsort(t.h_parent, kind="stable")
+    parent = t.h_parent[order]
+    start = np.searchsorted(parent, donors, "left")
+    count = np.searchsorted(parent, donors, "right") - start
+    for slot in range(MAX_H):  # a loop over hydrogen slots, not atoms
+        has = count > slot
+        out[has, slot] = t.h_coords[order[start[has] + slot]]
+    return out
+
+
 def donor_hydrogens(t: AtomTable, donors: np.ndarray, nbr: np.ndarray, bond_orders: bool
                     ) -> tuple[np.ndarray, np.ndarray]:
     """Hydrogen positions of donor rows of ``t`` as Open Babel would add them (module docstring).
@@ -114,6 +145,16 @@ def donor_hydrogens(t: AtomTable, donors: np.ndarray, nbr: np.ndarray, bond_orde
     h = np.full((k_all, MAX_H, 3), np.nan)
     status = np.zeros(k_all, np.int8)
     if k_all == 0:
+        return h, status
+    if len(t.h_parent):
+        given = given_hydrogens(t, donors)
+        has_given = ~np.isnan(given[:, 0, 0])
+        if has_given.all():
+            return given, status
+        h, status = donor_hydrogens(replace(t, h_coords=np.zeros((0, 3)), h_parent=np.zeros(0, np.int32)), donors,
+                                    nbr, bond_orders)
+        h[has_given] = given[has_given]
+        status[has_given] = PLACED
         return h, status
     xyz = t.coords
     d = xyz[donors]

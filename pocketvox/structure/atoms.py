@@ -40,6 +40,9 @@ class AtomTable:
     groups : (G, MAX_GROUP) int32, charged group members padded with -1
     group_sign : (G,) int8, +1 positive, -1 negative
     group_kind : (G,) str, functional group name ('carboxylate', 'amine', 'guanidine', ...)
+    h_coords : (H, 3) float64, Å, hydrogens given by the input (deposited or modelled ones); the rows
+        above are heavy atoms only, so these ride along for the profiler's D-H...A angles
+    h_parent : (H,) int32, the row each hydrogen is bonded to
     """
 
     coords: np.ndarray
@@ -64,6 +67,8 @@ class AtomTable:
     groups: np.ndarray = field(default_factory=lambda: np.zeros((0, MAX_GROUP), np.int32))
     group_sign: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int8))
     group_kind: np.ndarray = field(default_factory=lambda: np.zeros(0, "<U16"))
+    h_coords: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))
+    h_parent: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
 
     # ------------------------------------------------------------------ basics
     def __len__(self) -> int:
@@ -151,6 +156,8 @@ class AtomTable:
 
         rings, _ = _reindex(self.rings)
         groups, keep_g = _reindex(self.groups)
+        hp = remap[self.h_parent]
+        keep_h = hp >= 0
         return AtomTable(
             **cols,
             bonds=b[keep_b].astype(np.int32),
@@ -159,11 +166,15 @@ class AtomTable:
             groups=groups.astype(np.int32),
             group_sign=self.group_sign[keep_g],
             group_kind=self.group_kind[keep_g],
+            h_coords=self.h_coords[keep_h],
+            h_parent=hp[keep_h].astype(np.int32),
         )
 
     def with_coords(self, coords: np.ndarray) -> AtomTable:
-        """Same atoms, new coordinates (e.g. another docked pose)."""
-        return replace(self, coords=np.asarray(coords, np.float64))
+        """Same atoms, new coordinates (e.g. another docked pose); given hydrogens, which would not
+        follow, are dropped."""
+        return replace(self, coords=np.asarray(coords, np.float64), h_coords=np.zeros((0, 3)),
+                       h_parent=np.zeros(0, np.int32))
 
     def to_dataframe(self):
         """One row per atom as a pandas DataFrame (for notebooks)."""
@@ -196,6 +207,9 @@ class AtomTable:
             if k in cols:
                 width = {"bonds": 2, "rings": MAX_RING, "groups": MAX_GROUP}[k]
                 cols[k] = np.asarray(cols[k], np.int32).reshape(-1, width)
+        if "h_coords" in cols:
+            cols["h_coords"] = np.asarray(cols["h_coords"], np.float64).reshape(-1, 3)
+            cols["h_parent"] = np.asarray(cols.get("h_parent", ()), np.int32).reshape(-1)
         return AtomTable(coords=coords, **out, **cols)
 
 

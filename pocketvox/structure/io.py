@@ -29,7 +29,7 @@ import gzip
 import os
 import re
 import zlib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -201,6 +201,8 @@ class _Sites:
         self.vocab: dict[str, _Vocab] = vocab
         self._decoded: dict[str, np.ndarray] = {}
         self._rid: np.ndarray | None = None  # residue index, when cleaning has computed it
+        # hydrogens the file gave for these (heavy) rows: (coords (H, 3), row (H,)), set by cleaning
+        self._hydrogens: tuple[np.ndarray, np.ndarray] = (np.zeros((0, 3)), np.zeros(0, np.int32))
 
     @classmethod
     def from_strings(cls, *, record, serial, name, altloc, res_name, chain, res_num, icode, coords, occupancy,
@@ -538,13 +540,15 @@ def _clean(sites: _Sites, model: int | None, path) -> _Sites:
     """
     from pocketvox.structure._pdbscan import clean_rows
 
-    keep = ~(sites.isin("element", ("H", "D")) | sites.isin("res_name", WATER_NAMES))
+    hydrogen = sites.isin("element", ("H", "D"))
+    keep = ~(hydrogen | sites.isin("res_name", WATER_NAMES))
     if len(sites.model) and sites.model.max() > 0:
         m = 0 if model is None else int(model) - 1
         in_model = sites.model == m
         if not in_model.any():
             raise InputFileError(f"{path}: model {model} not present ({len(np.unique(sites.model))} models)")
         keep &= in_model
+        hydrogen &= in_model
     c = sites.codes
     rows, rid = clean_rows(np.flatnonzero(keep), c["chain"], sites.res_num, c["icode"], c["res_name"],
                            c["altloc"], sites.vocab["altloc"].code(""), sites.occupancy, c["name"])
@@ -552,7 +556,30 @@ def _clean(sites: _Sites, model: int | None, path) -> _Sites:
         raise InputFileError(f"{path}: no heavy atoms after removing hydrogens and waters")
     out = sites if len(rows) == len(sites) else sites.take(rows)
     out._rid = rid
+    out._hydrogens = _given_hydrogens(sites, np.flatnonzero(hydrogen), rows)
     return out
+
+
+#: Å: a hydrogen belongs to the nearest kept heavy atom within this distance (N-H 1.01, O-H 0.96,
+#: C-H 1.09, S-H 1.34 Å).
+H_BOND_MAX = 1.4
+
+
+def _given_hydrogens(sites: _Sites, h_rows: np.ndarray, heavy_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The file's hydrogens that stay with the cleaned model: ``(coords (H, 3) Å, parent (H,))``, the
+    parent a position in ``heavy_rows``; a hydrogen of another alternate conformer than its parent's
+    is left out."""
+    if len(h_rows) == 0 or len(heavy_rows) == 0:
+        return np.zeros((0, 3)), np.zeros(0, np.int32)
+    from scipy.spatial import cKDTree
+
+    xyz = sites.coords[h_rows]
+    d, j = cKDTree(sites.coords[heavy_rows]).query(xyz, distance_upper_bound=H_BOND_MAX)
+    ok = np.isfinite(d)
+    alt = sites.codes["altloc"]
+    h_alt = alt[h_rows]
+    ok &= (h_alt == sites.vocab["altloc"].code("")) | (h_alt == alt[heavy_rows[np.where(ok, j, 0)]])
+    return xyz[ok], j[ok].astype(np.int32)
 
 
 def _residue_index(sites: _Sites) -> tuple[np.ndarray, np.ndarray]:
@@ -694,6 +721,18 @@ class ParsedStructure:
     rid: np.ndarray
     receptor_mask: np.ndarray
     het_bonds: np.ndarray
+    h_coords: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))
+    h_parent: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
+
+    def hydrogens_of(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The file's hydrogens on sites ``rows``: ``(coords (H, 3) Å, parent (H,))``, parents as
+        positions in ``rows``."""
+        if len(self.h_parent) == 0:
+            return self.h_coords, self.h_parent
+        pos = np.full(len(self.sites), -1, np.int32)
+        pos[rows] = np.arange(len(rows), dtype=np.int32)
+        p = pos[self.h_parent]
+        return self.h_coords[p >= 0], p[p >= 0]
 
     def ligand_candidates(self) -> list[LigandCandidate]:
         return _candidates(self)
@@ -726,7 +765,8 @@ def read_structure(path: str | os.PathLike, model: int | None = None) -> ParsedS
     receptor = poly | metal
     het = np.flatnonzero(~receptor)
     hb = _bonds_from_radii(sites.coords[het], _site_radii(sites)[het])
-    return ParsedStructure(str(path), sites, rid, receptor, het[hb] if len(hb) else np.zeros((0, 2), np.int64))
+    return ParsedStructure(str(path), sites, rid, receptor, het[hb] if len(hb) else np.zeros((0, 2), np.int64),
+                           *sites._hydrogens)
 
 
 def _candidates(ps: ParsedStructure, want=None) -> list[LigandCandidate]:
@@ -809,7 +849,11 @@ def receptor_table(ps: ParsedStructure, near: np.ndarray | None = None, radius: 
             raise LigandError(f"{ps.path}: no receptor atom within {radius} Å of the ligand")
     rows = np.flatnonzero(m)
     sub = ps.sites.take(rows)
-    return type_protein(_table_from_sites(sub, _receptor_bonds(sub, ps.rid[rows])))
+    t = type_protein(_table_from_sites(sub, _receptor_bonds(sub, ps.rid[rows])))
+    if len(ps.h_parent):
+        h_coords, h_parent = ps.hydrogens_of(rows)
+        t = replace(t, h_coords=h_coords, h_parent=h_parent)
+    return t
 
 
 def _receptor_bonds(sites: _Sites, rid: np.ndarray) -> np.ndarray:
@@ -929,10 +973,12 @@ def load_complex(
 
     ps = read_structure(path, model)
     if ligand_file is not None:
-        mol = read_ligand_file(ligand_file)
+        mol, (h_coords, h_parent) = read_ligand_file(ligand_file, hydrogens=True)
         title = mol.GetProp("_Name").strip() if mol.HasProp("_Name") else ""
         res_name = (title[:3].upper() if re.fullmatch(r"[A-Za-z0-9]{1,3}", title or "") else "LIG")
         lig = ligand_table(mol, res_name=res_name, chain="L", res_num=1)
+        if len(h_parent):
+            lig = replace(lig, h_coords=h_coords, h_parent=h_parent)
         protein = receptor_table(ps, lig.coords, site_radius)
         from rdkit import Chem
 
@@ -948,6 +994,9 @@ def load_complex(
         lig = replace(lig, res_name=s.res_name[cand.rows].astype("<U5"), chain=s.chain[cand.rows].astype("<U4"),
                       res_num=s.res_num[cand.rows].astype(np.int32))
         notes.append("ligand made of covalently linked hetero groups: " + ", ".join(cand.members))
+    if len(ps.h_parent):
+        h_coords, h_parent = ps.hydrogens_of(cand.rows)
+        lig = replace(lig, h_coords=h_coords, h_parent=h_parent)
     protein = receptor_table(ps, lig.coords, site_radius)
     from rdkit import Chem
 

@@ -31,8 +31,12 @@ def _rdkit_quiet():
     RDLogger.DisableLog("rdApp.*")
 
 
-def read_ligand_file(path: str | os.PathLike, index: int = 0):
-    """First (or ``index``-th) molecule of an SDF/MOL/MOL2/PDB file as an RDKit Mol without H."""
+def read_ligand_file(path: str | os.PathLike, index: int = 0, hydrogens: bool = False):
+    """First (or ``index``-th) molecule of an SDF/MOL/MOL2/PDB file as an RDKit Mol without H.
+
+    With ``hydrogens``, returns ``(mol, (h_coords (H, 3) Å, h_parent (H,)))``: the hydrogens the file
+    gave, each with the index of its heavy atom in ``mol`` (for the profiler's D-H...A angles).
+    """
     from rdkit import Chem
 
     _rdkit_quiet()
@@ -60,11 +64,29 @@ def read_ligand_file(path: str | os.PathLike, index: int = 0):
         raise LigandError(f"{path}: unknown ligand format '.{fmt}' (use SDF, MOL2 or PDB)")
     if mol is None or mol.GetNumAtoms() == 0:
         raise LigandError(f"{path}: RDKit could not parse the ligand (malformed or truncated molecule block)")
-    return finish_ligand_mol(mol, path)
+    return finish_ligand_mol(mol, path, hydrogens)
 
 
-def finish_ligand_mol(mol, path):
-    """Sanitise, drop hydrogens, check elements; one-line LigandError on failure."""
+def _explicit_hydrogens(mol) -> tuple[np.ndarray, np.ndarray]:
+    """Hydrogen atoms of ``mol`` bonded to a heavy atom: ``(coords (H, 3), parent (H,))``, the parent
+    indexed as after ``RemoveHs`` (which keeps the heavy atoms in order)."""
+    n = mol.GetNumAtoms()
+    z = np.fromiter((mol.GetAtomWithIdx(i).GetAtomicNum() for i in range(n)), np.int64, n)
+    if not (z == 1).any():
+        return np.zeros((0, 3)), np.zeros(0, np.int32)
+    heavy_pos = np.cumsum(z > 1) - 1
+    pairs = np.array([(b.GetBeginAtomIdx(), b.GetEndAtomIdx()) for b in mol.GetBonds()], np.int64).reshape(-1, 2)
+    hz = z[pairs]
+    h_end = np.where(hz[:, 0] == 1, pairs[:, 0], pairs[:, 1])
+    heavy_end = np.where(hz[:, 0] == 1, pairs[:, 1], pairs[:, 0])
+    ok = (hz == 1).sum(1) == 1
+    xyz = mol.GetConformer().GetPositions()
+    return xyz[h_end[ok]], heavy_pos[heavy_end[ok]].astype(np.int32)
+
+
+def finish_ligand_mol(mol, path, hydrogens: bool = False):
+    """Sanitise, drop hydrogens, check elements; one-line LigandError on failure. With
+    ``hydrogens``, also the dropped hydrogens (see :func:`read_ligand_file`)."""
     from rdkit import Chem
 
     if mol.GetNumConformers() == 0:
@@ -74,6 +96,7 @@ def finish_ligand_mol(mol, path):
     except Exception as e:  # noqa: BLE001 - RDKit raises several types; one line for the user
         msg = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise LigandError(f"{path}: RDKit rejected the ligand: {msg}") from None
+    given = _explicit_hydrogens(mol) if hydrogens else None
     mol = Chem.RemoveHs(mol, sanitize=False)
     heavy = [a for a in mol.GetAtoms() if a.GetAtomicNum() > 1]
     if not heavy:
@@ -81,7 +104,7 @@ def finish_ligand_mol(mol, path):
     dummy = [a.GetIdx() for a in mol.GetAtoms() if a.GetAtomicNum() == 0]
     if dummy:
         raise LigandError(f"{path}: ligand has dummy/unknown atoms (element '*' at atom {dummy[0] + 1})")
-    return mol
+    return (mol, given) if hydrogens else mol
 
 
 _BOND_ORDER = {1: 1.0, 2: 2.0, 3: 3.0, 12: 1.5}  # BondType code -> GetBondTypeAsDouble, common types
