@@ -148,3 +148,135 @@ def patch_keep(lg, pr, d, n_lig, bonds, n_prot):
         elif size[root[a]] >= 2 and best[root[a]] == a:
             keep[a] = True
     return keep
+
+
+@nb.njit(cache=True, inline="always")
+def _normed(x, y, z):
+    n = np.sqrt(x * x + y * y + z * z)
+    if n > 0:
+        return x / n, y / n, z / n
+    return 0.0, 0.0, 0.0
+
+
+@nb.njit(cache=True, nogil=True)
+def place_hydrogens(xyz, nbr, donors, elem, aromatic, unsat, bonds, order, use_orders, dh, cos_tet, sin_tet,
+                    cos_tri, sin_tri, h, status):
+    """Open Babel's hydrogen positions for ``donors`` (rules: :mod:`pocketvox.interactions.hydrogens`).
+
+    elem : (N,) int8 codes 1 C, 2 N, 3 O, 0 other; unsat : (N,) aromatic or multiply bonded (used
+    with ``use_orders`` only); bonds / order : (M, 2), (M,) (imine test, ``use_orders`` only);
+    cos/sin_tet, cos/sin_tri : of 180° minus the X-D-H angle; h : (K, 3, 3) NaN-filled output, Å;
+    status : (K,) int8 output (0 placed, 1 free, 2 arbitrary).
+    """
+    for k in range(donors.shape[0]):
+        d = donors[k]
+        dx, dy, dz = xyz[d, 0], xyz[d, 1], xyz[d, 2]
+        nn = 0
+        for s in range(nbr.shape[1]):
+            if nbr[d, s] >= 0:
+                nn += 1
+        if nn == 0:
+            status[k] = 1
+            continue
+        if nn >= 2:
+            sx = sy = sz = 0.0
+            for s in range(nbr.shape[1]):
+                j = nbr[d, s]
+                if j >= 0:
+                    ux, uy, uz = _normed(xyz[j, 0] - dx, xyz[j, 1] - dy, xyz[j, 2] - dz)
+                    sx += ux
+                    sy += uy
+                    sz += uz
+            hx, hy, hz = _normed(-sx, -sy, -sz)
+            if use_orders and nn == 2 and elem[d] == 2 and not unsat[d]:
+                a, b = nbr[d, 0], nbr[d, 1]
+                if a < 0 or b < 0:  # neighbours not in the first two slots
+                    a = b = -1
+                    for s in range(nbr.shape[1]):
+                        if nbr[d, s] >= 0:
+                            if a < 0:
+                                a = nbr[d, s]
+                            else:
+                                b = nbr[d, s]
+                if not unsat[a] and not unsat[b]:
+                    if xyz[b, 2] < xyz[a, 2]:  # Open Babel lists neighbours by increasing z
+                        a, b = b, a
+                    ax, ay, az = _normed(dx - xyz[a, 0], dy - xyz[a, 1], dz - xyz[a, 2])
+                    bx, by, bz = _normed(dx - xyz[b, 0], dy - xyz[b, 1], dz - xyz[b, 2])
+                    px, py, pz = _normed(ay * bz - az * by, az * bx - ax * bz, ax * by - ay * bx)
+                    qx, qy, qz = _normed(ax + bx, ay + by, az + bz)
+                    r = np.sqrt(0.5)
+                    hx, hy, hz = _normed(px + qx * r, py + qy * r, pz + qz * r)
+            h[k, 0, 0] = dx + dh * hx
+            h[k, 0, 1] = dy + dh * hy
+            h[k, 0, 2] = dz + dh * hz
+            continue
+        x = -1
+        for s in range(nbr.shape[1]):
+            if nbr[d, s] >= 0:
+                x = nbr[d, s]
+        # reference: the highest-z other neighbour of X; a carboxyl O's hydrogen: the other terminal O
+        ref = -1
+        carboxyl = -1
+        n_x = 0
+        for s in range(nbr.shape[1]):
+            j = nbr[x, s]
+            if j < 0:
+                continue
+            n_x += 1
+            if j == d:
+                continue
+            if ref < 0 or xyz[j, 2] > xyz[ref, 2]:
+                ref = j
+            if carboxyl < 0 and elem[j] == 3:
+                deg = 0
+                for t in range(nbr.shape[1]):
+                    if nbr[j, t] >= 0:
+                        deg += 1
+                if deg == 1:
+                    carboxyl = j
+        if elem[d] == 3 and elem[x] == 1 and carboxyl >= 0:
+            ref = carboxyl
+        if ref < 0:
+            status[k] = 2
+            continue
+        ax, ay, az = _normed(dx - xyz[x, 0], dy - xyz[x, 1], dz - xyz[x, 2])  # X -> D, outwards
+        rx, ry, rz = xyz[ref, 0] - xyz[x, 0], xyz[ref, 1] - xyz[x, 1], xyz[ref, 2] - xyz[x, 2]
+        along = rx * ax + ry * ay + rz * az
+        e1x, e1y, e1z = _normed(rx - along * ax, ry - along * ay, rz - along * az)
+        e2x, e2y, e2z = ay * e1z - az * e1y, az * e1x - ax * e1z, ax * e1y - ay * e1x
+        # trigonal parent: aromatic, or three heavy neighbours in one plane
+        flat = aromatic[x]
+        if not flat and n_x == 3:
+            v = np.empty((3, 3))
+            c = 0
+            for s in range(nbr.shape[1]):
+                j = nbr[x, s]
+                if j >= 0 and c < 3:
+                    v[c, 0], v[c, 1], v[c, 2] = _normed(xyz[j, 0] - xyz[x, 0], xyz[j, 1] - xyz[x, 1],
+                                                        xyz[j, 2] - xyz[x, 2])
+                    c += 1
+            cx = v[0, 1] * v[1, 2] - v[0, 2] * v[1, 1]
+            cy = v[0, 2] * v[1, 0] - v[0, 0] * v[1, 2]
+            cz = v[0, 0] * v[1, 1] - v[0, 1] * v[1, 0]
+            flat = abs(cx * v[2, 0] + cy * v[2, 1] + cz * v[2, 2]) < 0.25
+        ct, st = (cos_tri, sin_tri) if flat else (cos_tet, sin_tet)
+        # first hydrogen anti (180°) to the reference
+        h[k, 0, 0] = dx + dh * (ct * ax - st * e1x)
+        h[k, 0, 1] = dy + dh * (ct * ay - st * e1y)
+        h[k, 0, 2] = dz + dh * (ct * az - st * e1z)
+        if elem[d] != 2:
+            continue
+        if use_orders:
+            imine = False
+            for b in range(bonds.shape[0]):
+                if ((bonds[b, 0] == d and bonds[b, 1] == x) or (bonds[b, 0] == x and bonds[b, 1] == d)) \
+                        and order[b] > 1.5:
+                    imine = True
+            if imine:
+                continue
+        # NH2: the second hydrogen in plane (0°) for a trigonal X, at +60° for a tetrahedral one
+        cp, sp = (1.0, 0.0) if flat else (0.5, np.sqrt(3.0) / 2.0)
+        h[k, 1, 0] = dx + dh * (ct * ax + st * (cp * e1x + sp * e2x))
+        h[k, 1, 1] = dy + dh * (ct * ay + st * (cp * e1y + sp * e2y))
+        h[k, 1, 2] = dz + dh * (ct * az + st * (cp * e1z + sp * e2z))

@@ -30,8 +30,6 @@ Agreement this buys (PoseBusters residue-level H-bond F1 against PLIP 3.0.1, tra
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 
 from pocketvox.structure.atoms import AtomTable
@@ -47,45 +45,6 @@ MAX_H = 3
 
 #: ``status`` values returned by :func:`donor_hydrogens`.
 PLACED, FREE, ARBITRARY = 0, 1, 2
-
-
-def _unit(v: np.ndarray) -> np.ndarray:
-    n = np.linalg.norm(v, axis=-1, keepdims=True)
-    return np.divide(v, n, out=np.zeros_like(v, dtype=np.float64), where=n > 0)
-
-
-def trigonal(coords: np.ndarray, nbr: np.ndarray, aromatic: np.ndarray, centers: np.ndarray) -> np.ndarray:
-    """(K,) bool: atom ``centers`` is aromatic or has three heavy neighbours in its plane (sp2).
-
-    coords : (N, 3) Å; nbr : (N, 4) heavy neighbours padded with -1; aromatic : (N,) bool.
-    """
-    nb = nbr[centers]
-    three = (nb >= 0).sum(1) == 3
-    x = _unit(coords[np.where(nb >= 0, nb, 0)][:, :3] - coords[centers][:, None])
-    vol = np.abs(np.einsum("ki,ki->k", np.cross(x[:, 0], x[:, 1]), x[:, 2]))
-    return (three & (vol < 0.25)) | aromatic[centers]
-
-
-def _on_cone(d: np.ndarray, axis: np.ndarray, ref: np.ndarray, theta: np.ndarray, phi: np.ndarray) -> np.ndarray:
-    """(K, 3) Å: hydrogens at angles ``theta`` (K,) radians from the outward X->D ``axis`` (K, 3) and
-    dihedrals ``phi`` (K,) radians to the reference directions ``ref`` (K, 3) around that axis."""
-    e1 = _unit(ref - (ref * axis).sum(-1, keepdims=True) * axis)
-    e2 = np.cross(axis, e1)
-    radial = np.cos(phi)[:, None] * e1 + np.sin(phi)[:, None] * e2
-    return d + DH_LENGTH * (np.cos(theta)[:, None] * axis + np.sin(theta)[:, None] * radial)
-
-
-def _bond_order(t: AtomTable, i: np.ndarray, j: np.ndarray) -> np.ndarray:
-    """(K,) bond order between rows ``i`` and ``j`` (0 where not bonded)."""
-    if len(t.bonds) == 0:
-        return np.zeros(len(i))
-    n = len(t)
-    key = t.bonds.min(1).astype(np.int64) * n + t.bonds.max(1)
-    order = np.argsort(key)
-    q = np.minimum(i, j).astype(np.int64) * n + np.maximum(i, j)
-    pos = np.clip(np.searchsorted(key, q, sorter=order), 0, len(key) - 1)
-    hit = key[order[pos]] == q
-    return np.where(hit, t.bond_order[order[pos]], 0.0)
 
 
 def _unsaturated(t: AtomTable) -> np.ndarray:
@@ -140,76 +99,31 @@ def donor_hydrogens(t: AtomTable, donors: np.ndarray, nbr: np.ndarray, bond_orde
     status : (K,) int8, :data:`PLACED`, :data:`FREE` (no heavy neighbour: any direction) or
         :data:`ARBITRARY` (one heavy neighbour without a reference atom: rotation unknown)
     """
+    from pocketvox.interactions._kernels import place_hydrogens
+
     donors = np.asarray(donors, np.int64)
-    k_all = len(donors)
-    h = np.full((k_all, MAX_H, 3), np.nan)
-    status = np.zeros(k_all, np.int8)
-    if k_all == 0:
+    h = np.full((len(donors), MAX_H, 3), np.nan)
+    status = np.zeros(len(donors), np.int8)
+    if len(donors) == 0:
         return h, status
+    given = None
     if len(t.h_parent):
         given = given_hydrogens(t, donors)
         has_given = ~np.isnan(given[:, 0, 0])
         if has_given.all():
             return given, status
-        h, status = donor_hydrogens(replace(t, h_coords=np.zeros((0, 3)), h_parent=np.zeros(0, np.int32)), donors,
-                                    nbr, bond_orders)
+    el = t.element
+    elem = np.where(el == "C", 1, np.where(el == "N", 2, np.where(el == "O", 3, 0))).astype(np.int8)
+    unsat = _unsaturated(t) if bond_orders else t.aromatic
+    place_hydrogens(np.ascontiguousarray(t.coords, np.float64), np.ascontiguousarray(nbr, np.int64), donors, elem,
+                    t.aromatic, unsat, np.ascontiguousarray(t.bonds, np.int64).reshape(-1, 2),
+                    np.asarray(t.bond_order, np.float64), bool(bond_orders), DH_LENGTH, *_CONE, h, status)
+    if given is not None:
         h[has_given] = given[has_given]
         status[has_given] = PLACED
-        return h, status
-    xyz = t.coords
-    d = xyz[donors]
-    nb = nbr[donors]
-    has = nb >= 0
-    k = has.sum(1)
-    status[k == 0] = FREE
-
-    many = np.flatnonzero(k >= 2)
-    if len(many):
-        dirs = _unit(xyz[np.where(has[many], nb[many], 0)] - d[many][:, None]) * has[many][..., None]
-        h[many, 0] = d[many] + DH_LENGTH * _unit(-dirs.sum(1))
-        if bond_orders:
-            unsat = _unsaturated(t)
-            two = nb[many, :2]
-            sec = (k[many] == 2) & (t.element[donors[many]] == "N") & ~unsat[donors[many]] & ~unsat[two].any(1)
-            if sec.any():
-                rows, two = many[sec], two[sec]
-                first_low = xyz[two[:, 0], 2] <= xyz[two[:, 1], 2]
-                lo = np.where(first_low, two[:, 0], two[:, 1])
-                hi = np.where(first_low, two[:, 1], two[:, 0])
-                b1, b2 = _unit(d[rows] - xyz[lo]), _unit(d[rows] - xyz[hi])
-                # the tetrahedral position on the side of b1 x b2 (Open Babel's choice for sp3 N-H)
-                h[rows, 0] = d[rows] + DH_LENGTH * _unit(_unit(np.cross(b1, b2)) + _unit(b1 + b2) * np.sqrt(0.5))
-
-    one = np.flatnonzero(k == 1)
-    if len(one) == 0:
-        return h, status
-    x = nb[one, 0]
-    dn = donors[one]
-    xnb = nbr[x]
-    other = (xnb >= 0) & (xnb != dn[:, None])
-    safe = np.where(other, xnb, 0)
-    z = np.where(other, xyz[safe, 2], -np.inf)
-    ref = np.where(other.any(1), safe[np.arange(len(one)), np.argmax(z, 1)], -1)
-    # a carboxyl O's hydrogen goes anti to the other O
-    heavy_deg = (nbr >= 0).sum(1)
-    term_o = other & (t.element[safe] == "O") & (heavy_deg[safe] == 1)
-    carboxyl = (t.element[dn] == "O") & (t.element[x] == "C") & term_o.any(1)
-    ref = np.where(carboxyl, safe[np.arange(len(one)), np.argmax(term_o, 1)], ref)
-    placed = ref >= 0
-    status[one[~placed]] = ARBITRARY
-    one, x, dn, ref = one[placed], x[placed], dn[placed], ref[placed]
-    if len(one) == 0:
-        return h, status
-    axis = _unit(d[one] - xyz[x])
-    ref_vec = xyz[ref] - xyz[x]
-    flat = trigonal(xyz, nbr, t.aromatic, x)
-    theta = np.radians(180.0 - np.where(flat, TRIGONAL, TETRAHEDRAL))
-    h[one, 0] = _on_cone(d[one], axis, ref_vec, theta, np.full(len(one), np.pi))
-    second = t.element[dn] == "N"
-    if bond_orders:
-        second &= _bond_order(t, dn, x) < 1.5  # an imine N (double bond to X) carries one hydrogen
-    if second.any():
-        s = np.flatnonzero(second)
-        phi = np.where(flat[s], 0.0, np.radians(60.0))
-        h[one[s], 1] = _on_cone(d[one[s]], axis[s], ref_vec[s], theta[s], phi)
     return h, status
+
+
+# cos and sin of the hydrogen's angle from the outward X->D axis: tetrahedral, trigonal
+_CONE = (np.cos(np.radians(180.0 - TETRAHEDRAL)), np.sin(np.radians(180.0 - TETRAHEDRAL)),
+         np.cos(np.radians(180.0 - TRIGONAL)), np.sin(np.radians(180.0 - TRIGONAL)))
