@@ -255,12 +255,13 @@ def pad_groups(groups: list[list[int]], width: int) -> np.ndarray:
     return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Complex:
     """A protein (receptor) and one ligand, both typed, in the same frame.
 
     ``ligand_id`` uses PLIP's notation ``RES:CHAIN:NUM``; ``source`` names the input file(s).
-    ``ligand_smiles`` is the ligand's canonical SMILES when RDKit could build it.
+    ``ligand_smiles`` is the ligand's canonical SMILES when RDKit could build it (written on first
+    use from ``ligand_mol``, the RDKit molecule, when the reader kept one: profiling never needs it).
     ``notes`` records what the reader had to decide (ligand choice, bond perception).
     """
 
@@ -268,8 +269,28 @@ class Complex:
     ligand: AtomTable
     ligand_id: str
     source: str
-    ligand_smiles: str = ""
     notes: tuple[str, ...] = ()
+    ligand_mol: object = field(default=None, repr=False, compare=False)
+
+    def __init__(self, protein: AtomTable, ligand: AtomTable, ligand_id: str, source: str, ligand_smiles: str = "",
+                 notes: tuple[str, ...] = (), ligand_mol=None):
+        for k, v in (("protein", protein), ("ligand", ligand), ("ligand_id", ligand_id), ("source", source),
+                     ("notes", tuple(notes)), ("ligand_mol", ligand_mol)):
+            object.__setattr__(self, k, v)
+        if ligand_smiles or ligand_mol is None:
+            object.__setattr__(self, "_smiles", ligand_smiles)
+
+    @property
+    def ligand_smiles(self) -> str:
+        if "_smiles" not in self.__dict__:
+            try:
+                from rdkit import Chem
+
+                smiles = Chem.MolToSmiles(self.ligand_mol)
+            except Exception:  # noqa: BLE001 - an unusual molecule: no SMILES rather than no complex
+                smiles = ""
+            object.__setattr__(self, "_smiles", smiles)
+        return self.__dict__["_smiles"]
 
     def __repr__(self) -> str:
         return (

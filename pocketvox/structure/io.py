@@ -980,10 +980,8 @@ def load_complex(
         if len(h_parent):
             lig = replace(lig, h_coords=h_coords, h_parent=h_parent)
         protein = receptor_table(ps, lig.coords, site_radius)
-        from rdkit import Chem
-
         return Complex(protein, lig, f"{res_name}:L:1", f"{path}+{ligand_file}",
-                       Chem.MolToSmiles(mol), (f"ligand from {Path(ligand_file).name}",))
+                       notes=(f"ligand from {Path(ligand_file).name}",), ligand_mol=mol)
     cand, notes = select_ligand(ps, ligand)
     mol, more = ligand_from_residue(ps, cand, smiles)
     s = ps.sites
@@ -998,13 +996,7 @@ def load_complex(
         h_coords, h_parent = ps.hydrogens_of(cand.rows)
         lig = replace(lig, h_coords=h_coords, h_parent=h_parent)
     protein = receptor_table(ps, lig.coords, site_radius)
-    from rdkit import Chem
-
-    try:
-        smi = Chem.MolToSmiles(mol)
-    except Exception:  # noqa: BLE001
-        smi = ""
-    return Complex(protein, lig, cand.id, str(path), smi, tuple(notes + more))
+    return Complex(protein, lig, cand.id, str(path), notes=tuple(notes + more), ligand_mol=mol)
 
 
 def load_receptor(path: str | os.PathLike, model: int | None = None) -> AtomTable:
