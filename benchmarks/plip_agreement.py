@@ -8,7 +8,7 @@ and F1 per type (TP/FP/FN summed over complexes), per split and overall, and lis
 disagreement with the distances that explain them.
 
     .venv/bin/python benchmarks/plip_agreement.py [--shared ../shared] [--split all|train|val|test]
-        [--json out.json] [--details N]
+        [--json out.json] [--details N] [--categories]
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def run(shared: Path, split: str = "all", config=None, quiet=False):
         except PocketvoxError as e:
             errors.append((cid, str(e)))
             continue
-        rows.append((cid, which.get(cid, "?"), plip_residues(entry), ours(res), res))
+        rows.append((cid, which.get(cid, "?"), plip_residues(entry), ours(res), res, c, entry))
     elapsed = time.perf_counter() - t0
     return rows, errors, elapsed
 
@@ -68,7 +68,7 @@ def scores(rows, types=TYPES):
     out = {}
     for t in types:
         tp = fp = fn = 0
-        for _, _, ref, got, _ in rows:
+        for _, _, ref, got, *_ in rows:
             tp += len(ref[t] & got[t])
             fp += len(got[t] - ref[t])
             fn += len(ref[t] - got[t])
@@ -82,7 +82,7 @@ def scores(rows, types=TYPES):
 def disagreements(rows, t):
     """(complex, residue, 'FP'|'FN', our distance or '') per residue in disagreement for type t."""
     out = []
-    for cid, _, ref, got, res in rows:
+    for cid, _, ref, got, res, *_ in rows:
         for side, diff in (("FP", got[t] - ref[t]), ("FN", ref[t] - got[t])):
             for chain, num in sorted(diff):
                 m = (res.type == t) & (res.res_chain == chain) & (res.res_num == num)
@@ -91,12 +91,62 @@ def disagreements(rows, t):
     return out
 
 
+def _row_at(coords, xyz) -> int:
+    d = ((coords - xyz) ** 2).sum(1)
+    i = int(d.argmin())
+    return i if d[i] < 1e-4 else -1
+
+
+def hbond_categories(rows, config=None) -> tuple[Counter, Counter]:
+    """Why each hydrogen-bond residue disagrees: FP by our donor side and atom, FN by which of our
+    criteria PLIP's pair (its donor and acceptor atoms, from the reference coordinates) fails."""
+    import numpy as np
+
+    from pocketvox.interactions import ProfilerConfig
+    from pocketvox.interactions.hbond import donor_angle
+    from pocketvox.interactions.hydrogens import effective_donors
+
+    cfg = config or ProfilerConfig()
+    fp, fn = Counter(), Counter()
+    for _, _, ref, got, res, c, entry in rows:
+        P, L = c.protein, c.ligand
+        h = res.of_type("hbond")
+        for chain, num in got["hbond"] - ref["hbond"]:
+            k = np.flatnonzero((h.res_chain == chain) & (h.res_num == num))[0]
+            pa = h.protein_atoms[k][0]
+            where = "backbone" if P.name[pa] in ("N", "O", "OXT") else f"{P.res_name[pa]} {P.name[pa]}"
+            fp[f"protein donor, {where}" if h.protein_is_donor[k] else f"ligand {L.element[h.ligand_atoms[k][0]]} "
+               f"donor to {where}"] += 1
+        for r in entry["interactions"].get("hbond", []):
+            if (r["chain"], int(r["resnr"])) in got["hbond"]:
+                continue
+            li, pi = _row_at(L.coords, r["ligand_atom_coords"]), _row_at(P.coords, r["protein_atom_coords"])
+            if li < 0 or pi < 0:
+                fn["atom not in our tables"] += 1
+                continue
+            pdon = r["protein_is_donor"]
+            (dt, di), (at, ai) = ((P, pi), (L, li)) if pdon else ((L, li), (P, pi))
+            side = "protein" if pdon else "ligand"
+            label = f"{P.res_name[pi]} {P.name[pi]}" if pdon else L.element[li]
+            if not effective_donors(dt)[di]:
+                fn[f"not our donor: {side} {label}"] += 1
+            elif not at.acceptor[ai]:
+                fn[f"not our acceptor: {'ligand ' + L.element[li] if pdon else P.res_name[pi] + ' ' + P.name[pi]}"] += 1
+            else:
+                ang, _ = donor_angle(dt, np.array([di]), at.coords[[ai]], cfg.hbond_hydrogen_model,
+                                     cfg.hbond_don_angle_min, bond_orders=not pdon)
+                fn[f"{side} donor: our hydrogen misses the 100° angle" if ang[0] <= cfg.hbond_don_angle_min
+                   else f"{side} donor: one-per-donor choice or salt bridge"] += 1
+    return fp, fn
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
     ap.add_argument("--split", default="all", choices=["all", "train", "val", "test"])
     ap.add_argument("--json", type=Path)
     ap.add_argument("--details", type=int, default=0, help="print up to N disagreements per type")
+    ap.add_argument("--categories", action="store_true", help="explain hydrogen-bond disagreements by category")
     a = ap.parse_args(argv)
     rows, errors, elapsed = run(a.shared, a.split)
     print(f"{len(rows)} complexes profiled in {elapsed:.1f} s ({len(errors)} errors)")
@@ -124,8 +174,17 @@ def main(argv=None):
                   str(Counter(x[2] for x in d)))
             for x in d[: a.details]:
                 print("   ", *x)
+    cats = None
+    if a.categories:
+        fp, fn = hbond_categories(rows)
+        cats = {"hbond_fp": dict(fp.most_common()), "hbond_fn": dict(fn.most_common())}
+        for name, cnt in (("false-positive residues", fp), ("PLIP pairs on false-negative residues", fn)):
+            print(f"\nhbond {name} by category ({sum(cnt.values())}):")
+            for k, v in cnt.most_common(15):
+                print(f"  {v:4d}  {k}")
     if a.json:
-        a.json.write_text(json.dumps({"scores": table, "errors": errors, "n": len(rows)}, indent=1))
+        a.json.write_text(json.dumps({"scores": table, "errors": errors, "n": len(rows), "categories": cats},
+                                     indent=1))
     return 0
 
 
