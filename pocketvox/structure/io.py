@@ -12,8 +12,9 @@ Choices made while reading (documented because they change what the profiler see
 * first model, unless ``model`` says otherwise;
 * alternate locations: per residue, the conformer with the highest mean occupancy (the first on
   ties) is kept, as well as atoms without an altloc;
-* hydrogens (H, D) are dropped: typing and detection use heavy-atom geometry only, so results do
-  not depend on whether (or how) the depositors protonated the model;
+* hydrogens (H, D) leave the atom rows: typing and detection use heavy-atom geometry; the file's
+  hydrogens ride along on the table (``AtomTable.h_coords``, each with its heavy atom) and decide the
+  hydrogen-bond donors and angles where given, as Open Babel (PLIP) keeps them;
 * waters are dropped;
 * the receptor is the polymer (ATOM records, plus HETATM residues linked into the chain by a
   peptide bond, e.g. MSE) and metal ions; other hetero groups (additives, other ligands) are not
