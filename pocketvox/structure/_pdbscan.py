@@ -753,11 +753,7 @@ def bond_pairs(coords, radii, tol, min_bond, cap):
                         continue
                     i = order[p]
                     j = order[q]
-                    if _is_bond(coords, radii, min(i, j), max(i, j), tol, min_bond):
-                        if m < cap:
-                            pa[m] = min(i, j)
-                            pb[m] = max(i, j)
-                        m += 1
+                    m = _push_bond(coords, radii, min(i, j), max(i, j), tol, min_bond, pa, pb, m, cap)
     if m > cap:
         return np.zeros((0, 2), np.int64), m
     return _sorted_pairs(pa, pb, m, n), m
@@ -777,6 +773,18 @@ def _is_bond(coords, radii, i, j, tol, min_bond):
         return False
     d = np.sqrt(dd)
     return d <= lim and d > min_bond
+
+
+@nb.njit(cache=True, inline="always")
+def _push_bond(coords, radii, i, j, tol, min_bond, pa, pb, m, cap):
+    """Record (i, j), i < j, when :func:`_is_bond`; returns the new count (which may pass ``cap``:
+    the caller then runs again with room for all)."""
+    if _is_bond(coords, radii, i, j, tol, min_bond):
+        if m < cap:
+            pa[m] = i
+            pb[m] = j
+        m += 1
+    return m
 
 
 @nb.njit(cache=True)
@@ -827,11 +835,8 @@ def site_bonds(coords, radii, rid, link_class, hetero, tol, min_bond, cap):
             if radii[i] <= 0:
                 continue
             for j in range(i + 1, end):
-                if radii[j] > 0 and _is_bond(coords, radii, i, j, tol, min_bond):
-                    if m < cap:
-                        pa[m] = i
-                        pb[m] = j
-                    m += 1
+                if radii[j] > 0:
+                    m = _push_bond(coords, radii, i, j, tol, min_bond, pa, pb, m, cap)
         start = end
     # between residues, backbone links among the polymer's link atoms
     idx = np.flatnonzero((radii > 0) & (link_class > 0) & ~hetero)
@@ -855,13 +860,7 @@ def site_bonds(coords, radii, rid, link_class, hetero, tol, min_bond, cap):
                         prod = np.int64(link_class[a]) * np.int64(link_class[b])
                         if rid[a] == rid[b] or not (prod == 2 or prod == 12 or prod == 25):
                             continue
-                        i = min(a, b)
-                        j = max(a, b)
-                        if _is_bond(coords, radii, i, j, tol, min_bond):
-                            if m < cap:
-                                pa[m] = i
-                                pb[m] = j
-                            m += 1
+                        m = _push_bond(coords, radii, min(a, b), max(a, b), tol, min_bond, pa, pb, m, cap)
     # between residues, anything bonded to a hetero atom
     het = np.flatnonzero((radii > 0) & hetero)
     if len(het):
@@ -885,13 +884,7 @@ def site_bonds(coords, radii, rid, link_class, hetero, tol, min_bond, cap):
                             # each pair once: a hetero partner only from the lower index
                             if rid[b] == rid[a] or (hetero[b] and b < a):
                                 continue
-                            i = min(a, b)
-                            j = max(a, b)
-                            if _is_bond(coords, radii, i, j, tol, min_bond):
-                                if m < cap:
-                                    pa[m] = i
-                                    pb[m] = j
-                                m += 1
+                            m = _push_bond(coords, radii, min(a, b), max(a, b), tol, min_bond, pa, pb, m, cap)
     if m > cap:
         return np.zeros((0, 2), np.int64), m
     return _sorted_pairs(pa, pb, m, n), m
