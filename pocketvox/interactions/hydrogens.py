@@ -24,8 +24,9 @@ Hydrogens the input gave (``AtomTable.h_coords``, deposited or modelled) are use
 Babel keeps them; a table that has any makes exactly its N and O atoms carrying one the donors
 (:func:`effective_donors`).
 
-Agreement this buys (PoseBusters residue-level H-bond F1 against PLIP 3.0.1, train split):
-0.897 with freely rotating / staggered hydrogens, 0.948 with these rules (``benchmarks/plip_agreement.py``).
+Agreement this buys (PoseBusters residue-level H-bond F1 against PLIP 3.0.1, ``benchmarks/plip_agreement.py``):
+train split 0.897 with staggered hydrogens, 0.948 with these rules, 0.959 adding given hydrogens and
+Open Babel's His tautomer (:mod:`pocketvox.structure.typing`); all 303 complexes 0.889 -> 0.955.
 """
 
 from __future__ import annotations
