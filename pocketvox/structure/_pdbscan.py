@@ -901,6 +901,18 @@ def _forward_offsets(pd):
     return offs
 
 
+
+@nb.njit(cache=True, inline="always")
+def _links(coords, name_class, rid, i, j, want, r, c2):
+    """Atom ``j`` is the partner class ``want`` of atom ``i`` (residue ``r``), in another residue,
+    within sqrt(``c2``) Å: a backbone link."""
+    if name_class[j] != want or rid[j] == r:
+        return False
+    dx = coords[i, 0] - coords[j, 0]
+    dy = coords[i, 1] - coords[j, 1]
+    dz = coords[i, 2] - coords[j, 2]
+    return (dx * dx + dy * dy) + dz * dz <= c2
+
 @nb.njit(cache=True)
 def linked_residues(coords, rid, name_class, hetero, n_res, cutoff):
     """(n_res,) bool: residues with a hetero atom and a backbone (``name_class`` 5 CA or 6 C1')
@@ -935,12 +947,7 @@ def linked_residues(coords, rid, name_class, hetero, n_res, cutoff):
             ci = name_class[i]
             want = ci + 1 if ci % 2 == 1 else ci - 1
             for j in link:
-                if name_class[j] != want or rid[j] == r:
-                    continue
-                dx = coords[i, 0] - coords[j, 0]
-                dy = coords[i, 1] - coords[j, 1]
-                dz = coords[i, 2] - coords[j, 2]
-                if (dx * dx + dy * dy) + dz * dz <= c2:
+                if _links(coords, name_class, rid, i, j, want, r, c2):
                     linked[r] = True
         return linked
     order, counts, lo, dims, cell = _grid(coords, link, cutoff)
@@ -959,13 +966,7 @@ def linked_residues(coords, rid, name_class, hetero, n_res, cutoff):
                 for z in range(max(cz - 1, 0), min(cz + 2, dims[2])):
                     c = (x * dims[1] + y) * dims[2] + z
                     for p in range(counts[c], counts[c + 1]):
-                        j = order[p]
-                        if name_class[j] != want or rid[j] == r:
-                            continue
-                        dx = coords[i, 0] - coords[j, 0]
-                        dy = coords[i, 1] - coords[j, 1]
-                        dz = coords[i, 2] - coords[j, 2]
-                        if (dx * dx + dy * dy) + dz * dz <= c2:
+                        if _links(coords, name_class, rid, i, order[p], want, r, c2):
                             linked[r] = True
     return linked
 
