@@ -370,3 +370,52 @@ def test_type_protein_matches_reference_rules(plip_dir):
     assert np.array_equal(lower.element, t.element)
     for f in ("aromatic", "metal", "charge", "rings", "groups"):
         assert np.array_equal(getattr(lower, f), getattr(typed, f)), f
+
+
+def test_corrupted_pdb_files_fail_with_one_line_errors(tmp_path):
+    """The compiled PDB scanner reads raw bytes without bounds checks of its own: flipped bytes,
+    truncated or overlong lines, garbage in coordinate columns, dropped or repeated lines and a cut
+    file must give a result or a PocketvoxError, never another exception (or a crash)."""
+    import random
+    from pathlib import Path
+
+    from pocketvox.errors import PocketvoxError
+    from pocketvox.interactions import profile
+    from pocketvox.structure import load_complex
+
+    example = Path(__file__).resolve().parents[1] / "data" / "examples" / "1eve.pdb.gz"
+    lines = gzip.decompress(example.read_bytes()).split(b"\n")
+    rng = random.Random(11)
+    outcomes = {"ok": 0, "error": 0}
+    for it in range(60):
+        work = list(lines)
+        kind = it % 6
+        for _ in range(rng.randint(1, 20)):
+            i = rng.randrange(len(work))
+            s = bytearray(work[i])
+            if kind == 0 and s:
+                for _ in range(rng.randint(1, 4)):
+                    s[rng.randrange(len(s))] = rng.randrange(256)
+            elif kind == 1:
+                s = s[: rng.randrange(len(s) + 1)]
+            elif kind == 2:
+                s += bytes(rng.randrange(32, 127) for _ in range(rng.randint(1, 60)))
+            elif kind == 3 and len(s) > 54:
+                s[rng.randrange(30, 54)] = rng.choice(b"-.0123456789 eE+x")
+            elif kind == 4:
+                work.insert(i, bytes(s))
+            else:
+                s = s.replace(b" ", b"\t", 1) + b"\r"
+            work[i] = bytes(s)
+        data = b"\n".join(work)
+        if it % 10 == 9:
+            data = data[: rng.randrange(len(data))]
+        path = tmp_path / f"c{it}.pdb"
+        path.write_bytes(data)
+        try:
+            profile(load_complex(path, site_radius=12.0))
+            outcomes["ok"] += 1
+        except PocketvoxError as e:
+            assert "\n" not in str(e) and str(path) in str(e)
+            outcomes["error"] += 1
+    assert outcomes["ok"] > 0 and outcomes["error"] > 0, outcomes
