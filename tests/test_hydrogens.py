@@ -213,3 +213,31 @@ def test_deposited_ligand_hydrogens_1hpx(plip_dir):
     assert (d < 1.2).all()
     hb = profile(c).of_type("hbond")
     assert (25, "A") in set(zip(hb.res_num.tolist(), hb.res_chain.tolist()))
+
+
+def test_receptor_donors_follow_open_babels_protonation():
+    """His ND1 keeps its hydrogen only above CD2 in z; an Asp/Glu carboxylate donates from its
+    higher-z oxygen (Open Babel's choices on its z-ordered bond list, which PLIP inherits)."""
+    from pocketvox.interactions.hydrogens import effective_donors
+    from pocketvox.structure.atoms import MAX_GROUP, MAX_RING, AtomTable
+
+    def his_and_asp(dz_nd1, dz_od2):
+        # rows 0-4: His ring CG ND1 CE1 NE2 CD2 (z of ND1 relative to CD2 set by dz_nd1); 5-6: Asp OD1 OD2
+        xyz = np.array([[0, 0, 0], [1.2, 0.7, dz_nd1], [2.3, 0, 0], [1.9, -1.2, 0], [0.6, -1.2, 0],
+                        [5, 0, 0], [6, 1, dz_od2]], float)
+        ring = np.full((1, MAX_RING), -1)
+        ring[0, :5] = [0, 1, 2, 3, 4]
+        acid = np.full((1, MAX_GROUP), -1)
+        acid[0, :2] = [5, 6]
+        return AtomTable.from_columns(
+            coords=xyz, element=["C", "N", "C", "N", "C", "O", "O"],
+            name=["CG", "ND1", "CE1", "NE2", "CD2", "OD1", "OD2"],
+            res_name=["HIS"] * 5 + ["ASP"] * 2, donor=[False, True, False, False, False, False, False],
+            rings=ring, groups=acid, group_sign=np.array([-1], np.int8),
+            group_kind=np.array(["carboxylate"], "<U16"))
+
+    up = his_and_asp(0.3, 0.4)
+    assert effective_donors(up, receptor=True).tolist() == [False, True, False, False, False, False, True]
+    down = his_and_asp(-0.3, -0.4)
+    assert effective_donors(down, receptor=True).tolist() == [False, False, False, False, False, True, False]
+    assert np.array_equal(effective_donors(down), down.donor)  # the ligand side keeps its typing

@@ -343,8 +343,6 @@ def _type_protein_reference(t):
         for ring in ty.PROTEIN_RINGS.get(res, ()):
             if all(n in where for n in ring):
                 rings.append([where[n] for n in ring])
-                if res == "HIS" and t.coords[where["ND1"], 2] < t.coords[where["CD2"], 2]:
-                    donor[where["ND1"]] = False  # Open Babel's tautomer: no hydrogen on ND1
     hydrophobic = np.array([e == "C" for e in el]) & ~nonc
     return np.array(donor), np.array(acceptor), hydrophobic, rings
 

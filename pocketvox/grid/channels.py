@@ -3,11 +3,13 @@
 The eight atom types follow moleculekit's voxel descriptors (Jiménez et al., DeepSite, Bioinformatics
 2017): hydrophobic, aromatic, H-bond donor, H-bond acceptor, positive ionizable, negative ionizable,
 metal, occupancy. They are read from the :class:`~pocketvox.structure.atoms.AtomTable` flags that the
-interaction profiler also uses, so "donor" in a grid means exactly "donor" in an interaction. The
-protein and the ligand each get the same eight channels (16 in all, protein first).
+interaction profiler also types from, so "donor" in a grid is the chemistry's donor (the profiler
+additionally follows Open Babel's protonation, as PLIP does, for His tautomers, neutralised Asp/Glu and
+given hydrogens: :func:`pocketvox.interactions.hydrogens.effective_donors`). The protein and the ligand
+each get the same eight channels (16 in all, protein first).
 
-Hydrogens are never gridded: they only inform the heavy-atom flags (a donor is a heavy atom with a
-hydrogen), so adding or stripping hydrogens leaves every channel unchanged.
+Hydrogens are never gridded and do not change the typed flags, so adding or stripping hydrogens leaves
+every channel unchanged.
 
 Atomic radii are Bondi's van der Waals radii (A. Bondi, J. Phys. Chem. 68, 441, 1964), the table
 moleculekit uses; metal ions, which Bondi's set leaves out or gives as neutral-atom radii far larger

@@ -172,7 +172,7 @@ def detect(site: Site, salt_pairs: np.ndarray) -> Rows | None:
     parts = []
     for prot_donor in (False, True):
         if prot_donor:
-            sel = np.flatnonzero(near & effective_donors(P)[pp] & L.acceptor[pl])
+            sel = np.flatnonzero(near & effective_donors(P, receptor=True)[pp] & L.acceptor[pl])
         else:
             sel = np.flatnonzero(near & effective_donors(L)[pl] & P.acceptor[pp])
         if forbidden is not None and len(sel):

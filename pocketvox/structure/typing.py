@@ -14,9 +14,10 @@ reproduce what that gives, written as data:
   an acceptor only).
 * **protein residues** follow the table :data:`PROTEIN_POLAR`, measured by running Open Babel's
   hydrogen addition on PLIP's test entries (e.g. Arg NE and Trp NE1 stay unprotonated in Open Babel,
-  so PLIP never counts them as donors; His NE2 never carries a hydrogen, ND1 in about half the
-  residues, decided by geometry as Open Babel does, :func:`_his_tautomer`). Unknown residues fall
-  back on the element rules.
+  so PLIP never counts them as donors; His ND1 is protonated in about half the residues, so it is
+  both donor and acceptor here; which half, as Open Babel decides it, is the profiler's business:
+  :func:`pocketvox.interactions.hydrogens.effective_donors`). Unknown residues fall back on the
+  element rules.
 * **charged groups**: protein Arg/Lys/His positive (His counted positive like PLIP), Asp/Glu negative,
   nucleic-acid phosphates negative (:data:`PROTEIN_CHARGED`). Ligand groups use PLIP's functional
   group rules (:func:`_ligand_groups`): quaternary ammonium, tertiary sp3 amine, sulfonium, guanidine
@@ -201,19 +202,6 @@ def _tables() -> _ResidueTables:
 
 
 # ---------------------------------------------------------------------------------------- protein
-def _his_tautomer(coords: np.ndarray, res_name: np.ndarray, rings: np.ndarray, donor: np.ndarray) -> None:
-    """His ND1 keeps its hydrogen (and stays a donor) only where Open Babel puts it: its Kekulé
-    structure of the imidazole, built from bonds perceived in order of z, gives ND1 a double bond
-    (no hydrogen on either N) when ND1 lies below CD2 in z, and an N-H otherwise (measured on 604 His
-    of PLIP's test entries: 601 agree). Edits ``donor`` in place; ``rings`` are (R, MAX_RING) with
-    His rings in template order CG, ND1, CE1, NE2, CD2."""
-    if len(rings) == 0:
-        return
-    his = rings[(res_name[rings[:, 0]] == "HIS") & (rings[:, 4] >= 0) & (rings[:, 5] < 0)]
-    nd1, cd2 = his[:, 1], his[:, 4]
-    donor[nd1[coords[nd1, 2] < coords[cd2, 2]]] = False
-
-
 def type_protein(atoms: AtomTable) -> AtomTable:
     """Fill the typing columns of a receptor table (polymer + metals), PLIP semantics.
 
@@ -238,7 +226,6 @@ def type_protein(atoms: AtomTable) -> AtomTable:
         tab.el_flags, tab.known, tab.donor, tab.acceptor, tab.ring_t, tab.ring_p, tab.group_t, tab.group_p,
         tab.ring_size, tab.group_size, _pack("O"), _pack("N"), _pack("C"), _pack("H"), _pack("PRO"), _pack("OXT"),
         _pack("N"), max(MAX_RING, int(tab.ring_size.max())), max(MAX_GROUP, int(tab.group_size.max())))
-    _his_tautomer(t.coords, t.res_name, rings, donor)
     sign = tab.group_sign[gt]
     kind = tab.group_kind[gt]
     charge = np.zeros(n, np.int8)
