@@ -128,7 +128,7 @@ def hbond_categories(rows, config=None) -> tuple[Counter, Counter]:
             (dt, di), (at, ai) = ((P, pi), (L, li)) if pdon else ((L, li), (P, pi))
             side = "protein" if pdon else "ligand"
             label = f"{P.res_name[pi]} {P.name[pi]}" if pdon else L.element[li]
-            if not effective_donors(dt)[di]:
+            if not effective_donors(dt, receptor=pdon)[di]:
                 fn[f"not our donor: {side} {label}"] += 1
             elif not at.acceptor[ai]:
                 fn[f"not our acceptor: {'ligand ' + L.element[li] if pdon else P.res_name[pi] + ' ' + P.name[pi]}"] += 1
